@@ -1,0 +1,302 @@
+//! The interface between primitives and the executor that runs tasks.
+//!
+//! Every primitive asks "which executor am I running under?" through a
+//! thread-local that an executor sets while it runs tasks on this thread.
+//! When none is set, the caller is a plain OS thread (a `#[test]` body,
+//! `main`, or a task of the interim live executor, which gives every task a
+//! thread): blocking parks the thread and waking unparks it.
+
+use std::cell::Cell;
+use std::fmt;
+use std::panic::{self, Location};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::{self, Thread};
+
+use crate::object::Object;
+use crate::op::Op;
+
+/// An executor that runs knot tasks and decides what blocking means.
+///
+/// The checker implements it with coroutines switched at every operation;
+/// code outside any executor gets OS-thread behaviour. Primitives never call
+/// an executor directly: they use the free functions of this module.
+pub trait Executor: Sync {
+    /// The key of the running task.
+    fn current(&self) -> TaskKey;
+
+    /// A number for a newly created object.
+    fn new_object_id(&self) -> u64;
+
+    /// Announces a visible operation of the running task; under the checker
+    /// this is a scheduling point.
+    fn operation(&self, op: Op, object: Option<&Object>, site: &'static Location<'static>)
+        -> Resume;
+
+    /// Suspends the running task until another operation makes it ready.
+    fn block(&self, blocked: &BlockedOn) -> Resume;
+
+    /// Marks a waiting task ready to retry its operation, or not ready any
+    /// more because another task took what it waited for.
+    fn set_ready(&self, task: TaskKey, ready: bool);
+
+    /// Records that the running task now holds `object` (a lock).
+    fn acquired(&self, object: &Object);
+
+    /// Records that the running task no longer holds `object`.
+    fn released(&self, object: &Object);
+
+    /// Records that the running task observed the end of task `task` through
+    /// its join handle.
+    fn joined(&self, task: u64);
+
+    /// Reports a bug found by a primitive and ends the execution.
+    fn fail(&self, failure: Failure) -> Resume;
+}
+
+/// Identifies a task to the executor that runs it.
+///
+/// Under the checker the key also carries the execution it belongs to, so a
+/// waiter left behind by an earlier execution can never wake a task of a
+/// later one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskKey(pub u64);
+
+/// How a suspended task is resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Carry on.
+    Run,
+    /// The execution is over: unwind the task's stack, running destructors,
+    /// while knot operations do nothing.
+    Teardown,
+}
+
+/// What a blocked task waits for, and where it asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockedOn {
+    /// The object waited on.
+    pub object: Object,
+    /// The operation that blocked.
+    pub op: Op,
+    /// Where the operation was called.
+    pub site: &'static Location<'static>,
+}
+
+/// A bug a primitive detected by itself, such as a task locking a mutex it
+/// already holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What kind of bug it is.
+    pub kind: FailureKind,
+    /// One sentence saying what happened.
+    pub message: String,
+    /// What the task was doing, when the failure is a wait that can never
+    /// end.
+    pub blocked: Option<BlockedOn>,
+}
+
+/// The kinds of failure a primitive can detect by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// A wait that can never end, such as locking a mutex one already holds.
+    Deadlock,
+    /// A use of a primitive that is always a bug.
+    Misuse,
+}
+
+/// A handle that wakes one waiting task, whichever executor runs it.
+#[derive(Clone)]
+pub struct Waker {
+    key: TaskKey,
+    thread: Option<Thread>,
+}
+
+impl Waker {
+    /// The key of the task this waker wakes.
+    pub fn key(&self) -> TaskKey {
+        self.key
+    }
+}
+
+impl fmt::Debug for Waker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waker").field("key", &self.key).finish()
+    }
+}
+
+/// The panic payload that unwinds a task's stack when its execution is torn
+/// down. Task wrappers recognise it and finish quietly.
+#[derive(Debug, Clone, Copy)]
+pub struct Teardown;
+
+/// Makes `executor` the executor of this thread until the returned guard is
+/// dropped.
+///
+/// # Examples
+///
+/// Executors call this around the code they run; see `knot-model`.
+pub fn enter(executor: &'static dyn Executor) -> EnterGuard {
+    let previous = EXECUTOR.with(|e| e.replace(Some(executor)));
+    EnterGuard { previous }
+}
+
+/// Restores the previous executor of the thread when dropped.
+#[must_use = "the executor is left as soon as the guard is dropped"]
+pub struct EnterGuard {
+    previous: Option<&'static dyn Executor>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        EXECUTOR.with(|e| e.set(self.previous));
+    }
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// Whether an executor runs on this thread (otherwise operations act on the
+/// OS thread).
+pub fn is_entered() -> bool {
+    executor().is_some()
+}
+
+/// A waker for the running task.
+pub fn current() -> Waker {
+    match executor() {
+        Some(e) => Waker {
+            key: e.current(),
+            thread: None,
+        },
+        None => Waker {
+            key: thread_key(),
+            thread: Some(thread::current()),
+        },
+    }
+}
+
+/// The key of the running task, without the means to wake it.
+pub fn current_key() -> TaskKey {
+    match executor() {
+        Some(e) => e.current(),
+        None => thread_key(),
+    }
+}
+
+/// Announces a visible operation; under the checker, other tasks may run
+/// before this returns.
+#[inline]
+pub fn operation(op: Op, object: Option<&Object>, site: &'static Location<'static>) {
+    if let Some(e) = executor() {
+        unwind_if_torn_down(e.operation(op, object, site));
+    }
+}
+
+/// Suspends the running task until it is made ready (possibly spuriously:
+/// callers re-check their condition in a loop).
+pub fn block(blocked: BlockedOn) {
+    match executor() {
+        Some(e) => unwind_if_torn_down(e.block(&blocked)),
+        None => thread::park(),
+    }
+}
+
+/// Makes the task behind `waker` ready to retry its operation.
+pub fn wake(waker: &Waker) {
+    match &waker.thread {
+        Some(thread) => thread.unpark(),
+        None => {
+            if let Some(e) = executor() {
+                e.set_ready(waker.key, true);
+            }
+        }
+    }
+}
+
+/// Tells the executor that the task behind `waker` cannot proceed after all,
+/// because another task took what it waited for.
+///
+/// Live this does nothing: the woken thread re-checks and parks again. Under
+/// the checker it keeps the set of runnable tasks exact.
+pub fn unready(waker: &Waker) {
+    if waker.thread.is_none() {
+        if let Some(e) = executor() {
+            e.set_ready(waker.key, false);
+        }
+    }
+}
+
+/// Records that the running task now holds `object`.
+pub fn acquired(object: &Object) {
+    if let Some(e) = executor() {
+        e.acquired(object);
+    }
+}
+
+/// Records that the running task released `object`.
+pub fn released(object: &Object) {
+    if let Some(e) = executor() {
+        e.released(object);
+    }
+}
+
+/// Records that the running task joined task `task`.
+pub fn joined(task: u64) {
+    if let Some(e) = executor() {
+        e.joined(task);
+    }
+}
+
+/// Reports a bug found by a primitive.
+///
+/// Under the checker the execution ends here and the failure becomes a
+/// report. Live, the failure is a panic with its message.
+///
+/// # Panics
+///
+/// Always, live; under the checker the task's stack unwinds quietly.
+pub fn fail(failure: Failure) -> ! {
+    match executor() {
+        Some(e) => {
+            e.fail(failure);
+            panic::resume_unwind(Box::new(Teardown))
+        }
+        None => panic!("knot: {}", failure.message),
+    }
+}
+
+/// A number for a newly created object.
+pub fn new_object_id() -> u64 {
+    match executor() {
+        Some(e) => e.new_object_id(),
+        None => NEXT_LIVE_ID.fetch_add(1, Ordering::Relaxed),
+    }
+}
+
+#[inline]
+fn executor() -> Option<&'static dyn Executor> {
+    EXECUTOR.with(Cell::get)
+}
+
+fn unwind_if_torn_down(resume: Resume) {
+    if resume == Resume::Teardown {
+        panic::resume_unwind(Box::new(Teardown));
+    }
+}
+
+fn thread_key() -> TaskKey {
+    THREAD_KEY.with(|k| *k)
+}
+
+// Live keys and object numbers start high so that they never look like the
+// checker's small per-execution numbers in a report.
+static NEXT_LIVE_ID: AtomicU64 = AtomicU64::new(1 << 48);
+
+thread_local! {
+    static EXECUTOR: Cell<Option<&'static dyn Executor>> = const { Cell::new(None) };
+    static THREAD_KEY: TaskKey = TaskKey(NEXT_LIVE_ID.fetch_add(1, Ordering::Relaxed));
+}

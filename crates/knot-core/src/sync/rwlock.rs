@@ -1,0 +1,352 @@
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::{
+    PoisonError, RwLock as StdRwLock, RwLockReadGuard as StdReadGuard,
+    RwLockWriteGuard as StdWriteGuard,
+};
+
+use super::state;
+use crate::executor::{self, BlockedOn, Failure, FailureKind, TaskKey};
+use crate::object::{Object, ObjectKind};
+use crate::op::Op;
+use crate::waiters::WaitList;
+use std::sync::Mutex as StdMutex;
+
+/// A reader-writer lock that prefers writers, as Go's `sync.RWMutex` does.
+///
+/// Many tasks may hold it for reading at once, or one for writing. A writer
+/// that waits blocks new readers, even a task that already holds a read lock
+/// and asks for another: that recursive read is a classic deadlock, and the
+/// checker finds it. When a writer unlocks, the readers that were waiting go
+/// ahead of the next writer.
+///
+/// # Examples
+///
+/// ```
+/// use knot_core::sync::RwLock;
+///
+/// let config = RwLock::new(String::from("v1"));
+/// {
+///     let a = config.read();
+///     let b = config.read();
+///     assert_eq!(*a, *b);
+/// }
+/// config.write().push_str("-patched");
+/// assert_eq!(*config.read(), "v1-patched");
+/// ```
+pub struct RwLock<T: ?Sized> {
+    object: Object,
+    state: StdMutex<RwState>,
+    data: StdRwLock<T>,
+}
+
+/// Shared access to the data of an [`RwLock`]; releases it when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockReadGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    data: StdReadGuard<'a, T>,
+}
+
+/// Exclusive access to the data of an [`RwLock`]; releases it when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    data: StdWriteGuard<'a, T>,
+}
+
+#[derive(Debug)]
+struct RwState {
+    writer: Option<TaskKey>,
+    readers: Vec<TaskKey>,
+    waiters: WaitList<Want>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Write,
+    // `admitted` readers were waiting when a writer unlocked: they go ahead of
+    // writers that are still waiting, as in Go.
+    Read { admitted: bool },
+}
+
+impl RwState {
+    fn writers_waiting(&self) -> bool {
+        self.waiters.data().any(|w| *w == Want::Write)
+    }
+
+    fn can(&self, want: Want) -> bool {
+        match want {
+            Want::Write => self.writer.is_none() && self.readers.is_empty(),
+            Want::Read { admitted } => {
+                self.writer.is_none() && (admitted || !self.writers_waiting())
+            }
+        }
+    }
+
+    fn refresh(&self) {
+        self.waiters.refresh(|want| self.can(*want));
+    }
+}
+
+impl<T> RwLock<T> {
+    /// Creates an unlocked lock holding `value`; the caller is remembered as
+    /// its creation site for reports.
+    #[track_caller]
+    pub fn new(value: T) -> RwLock<T> {
+        RwLock {
+            object: Object::new(ObjectKind::RwLock),
+            state: StdMutex::new(RwState {
+                writer: None,
+                readers: Vec::new(),
+                waiters: WaitList::new(),
+            }),
+            data: StdRwLock::new(value),
+        }
+    }
+
+    /// Consumes the lock and returns its data.
+    ///
+    /// ```
+    /// assert_eq!(knot_core::sync::RwLock::new(3).into_inner(), 3);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// Acquires shared access, waiting while a writer holds the lock or waits
+    /// for it.
+    ///
+    /// # Panics
+    ///
+    /// Live, panics if the running task holds the lock for writing. Under the
+    /// checker that is reported as a deadlock.
+    #[track_caller]
+    pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        let site = Location::caller();
+        self.acquire(Want::Read { admitted: false }, Op::Read, site);
+        executor::acquired(&self.object);
+        RwLockReadGuard {
+            lock: self,
+            data: self.data.read().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Acquires exclusive access, waiting while any task holds the lock.
+    ///
+    /// # Panics
+    ///
+    /// Live, panics if the running task already holds the lock. Under the
+    /// checker that is reported as a deadlock.
+    #[track_caller]
+    pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        let site = Location::caller();
+        self.acquire(Want::Write, Op::Write, site);
+        executor::acquired(&self.object);
+        RwLockWriteGuard {
+            lock: self,
+            data: self.data.write().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Acquires shared access if that needs no wait.
+    ///
+    /// ```
+    /// let l = knot_core::sync::RwLock::new(0);
+    /// let w = l.write();
+    /// assert!(l.try_read().is_none());
+    /// drop(w);
+    /// assert!(l.try_read().is_some());
+    /// ```
+    #[track_caller]
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        if !self.try_acquire(Want::Read { admitted: false }) {
+            return None;
+        }
+        executor::acquired(&self.object);
+        Some(RwLockReadGuard {
+            lock: self,
+            data: self.data.read().unwrap_or_else(PoisonError::into_inner),
+        })
+    }
+
+    /// Acquires exclusive access if that needs no wait.
+    ///
+    /// ```
+    /// let l = knot_core::sync::RwLock::new(0);
+    /// let r = l.read();
+    /// assert!(l.try_write().is_none());
+    /// drop(r);
+    /// assert!(l.try_write().is_some());
+    /// ```
+    #[track_caller]
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        if !self.try_acquire(Want::Write) {
+            return None;
+        }
+        executor::acquired(&self.object);
+        Some(RwLockWriteGuard {
+            lock: self,
+            data: self.data.write().unwrap_or_else(PoisonError::into_inner),
+        })
+    }
+
+    /// Returns a mutable reference to the data; the borrow is exclusive, so
+    /// no locking is needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[track_caller]
+    fn try_acquire(&self, want: Want) -> bool {
+        executor::operation(Op::TryAcquire, Some(&self.object), Location::caller());
+        let me = executor::current_key();
+        let mut st = state(&self.state);
+        if !st.can(want) || st.writer == Some(me) {
+            return false;
+        }
+        st.take(me, want);
+        st.refresh();
+        true
+    }
+
+    fn acquire(&self, want: Want, op: Op, site: &'static Location<'static>) {
+        executor::operation(op, Some(&self.object), site);
+        let me = executor::current();
+        let blocked = BlockedOn {
+            object: self.object,
+            op,
+            site,
+        };
+        loop {
+            let mut st = state(&self.state);
+            let held_by_me =
+                st.writer == Some(me.key()) || (want == Want::Write && st.readers.contains(&me.key()));
+            if held_by_me {
+                drop(st);
+                executor::fail(Failure {
+                    kind: FailureKind::Deadlock,
+                    message: format!(
+                        "a task asks for {} (created at {}) in {} mode while it holds it, \
+                         and waits for itself forever",
+                        self.object,
+                        self.object.created(),
+                        op
+                    ),
+                    blocked: Some(blocked),
+                });
+            }
+            let want = st.waiters.get(me.key()).copied().unwrap_or(want);
+            if st.can(want) {
+                st.waiters.remove(me.key());
+                st.take(me.key(), want);
+                st.refresh();
+                return;
+            }
+            st.waiters.register(&me, want);
+            st.refresh();
+            drop(st);
+            executor::block(blocked);
+        }
+    }
+
+    fn release(&self, op: Op, site: &'static Location<'static>) {
+        executor::operation(op, Some(&self.object), site);
+        let me = executor::current_key();
+        let mut st = state(&self.state);
+        if op == Op::WriteUnlock {
+            st.writer = None;
+            for want in st.waiters.data_mut() {
+                if let Want::Read { admitted } = want {
+                    *admitted = true;
+                }
+            }
+        } else if let Some(i) = st.readers.iter().position(|r| *r == me) {
+            st.readers.swap_remove(i);
+        } else {
+            // A read guard released by another task than the one that took
+            // it: forget any one reader.
+            st.readers.pop();
+        }
+        st.refresh();
+        drop(st);
+        executor::released(&self.object);
+    }
+}
+
+impl RwState {
+    fn take(&mut self, me: TaskKey, want: Want) {
+        match want {
+            Want::Write => self.writer = Some(me),
+            Want::Read { .. } => self.readers.push(me),
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    #[track_caller]
+    fn drop(&mut self) {
+        self.lock.release(Op::ReadUnlock, Location::caller());
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    #[track_caller]
+    fn drop(&mut self) {
+        self.lock.release(Op::WriteUnlock, Location::caller());
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    #[track_caller]
+    fn default() -> RwLock<T> {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = state(&self.state);
+        f.debug_struct("RwLock")
+            .field("object", &self.object.to_string())
+            .field("readers", &st.readers.len())
+            .field("writer", &st.writer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.data, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.data, f)
+    }
+}

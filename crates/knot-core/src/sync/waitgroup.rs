@@ -1,0 +1,180 @@
+use std::fmt;
+use std::panic::Location;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use super::state;
+use crate::executor::{self, BlockedOn, Failure, FailureKind};
+use crate::object::{Object, ObjectKind};
+use crate::op::Op;
+use crate::waiters::WaitList;
+
+/// A counter of outstanding work that tasks can wait on, like Go's
+/// `sync.WaitGroup`.
+///
+/// [`add`](WaitGroup::add) raises the counter before work starts,
+/// [`done`](WaitGroup::done) lowers it when a piece finishes, and
+/// [`wait`](WaitGroup::wait) blocks until it reaches zero. A `WaitGroup` is a
+/// handle: clones share one counter, so each task can own its clone.
+///
+/// Letting the counter go below zero is a bug; the checker reports it as
+/// misuse, and a live program panics.
+///
+/// # Examples
+///
+/// ```
+/// use knot_core::sync::WaitGroup;
+///
+/// let wg = WaitGroup::new();
+/// let workers: Vec<_> = (0..3)
+///     .map(|_| {
+///         wg.add(1);
+///         let wg = wg.clone();
+///         std::thread::spawn(move || wg.done())
+///     })
+///     .collect();
+/// wg.wait();
+/// # for w in workers { w.join().unwrap(); }
+/// ```
+#[derive(Clone)]
+pub struct WaitGroup {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    object: Object,
+    state: StdMutex<Counter>,
+}
+
+#[derive(Debug)]
+struct Counter {
+    count: i64,
+    // Bumped each time the counter reaches zero. A waiter is released by the
+    // zero it waited for even if `add` raises the counter again before the
+    // waiter runs, as in Go.
+    generation: u64,
+    waiters: WaitList<u64>,
+}
+
+impl WaitGroup {
+    /// Creates a wait group with a counter of zero; the caller is remembered
+    /// as its creation site for reports.
+    #[track_caller]
+    pub fn new() -> WaitGroup {
+        WaitGroup {
+            inner: Arc::new(Inner {
+                object: Object::new(ObjectKind::WaitGroup),
+                state: StdMutex::new(Counter {
+                    count: 0,
+                    generation: 0,
+                    waiters: WaitList::new(),
+                }),
+            }),
+        }
+    }
+
+    /// Adds `delta`, which may be negative, to the counter; reaching zero
+    /// releases every waiter.
+    ///
+    /// # Panics
+    ///
+    /// Live, panics if the counter goes below zero. Under the checker that is
+    /// reported as misuse.
+    #[track_caller]
+    pub fn add(&self, delta: i64) {
+        self.change(delta, Op::Add, Location::caller());
+    }
+
+    /// Subtracts one from the counter: one piece of work is finished.
+    ///
+    /// # Panics
+    ///
+    /// Live, panics if the counter goes below zero. Under the checker that is
+    /// reported as misuse.
+    #[track_caller]
+    pub fn done(&self) {
+        self.change(-1, Op::Done, Location::caller());
+    }
+
+    /// Blocks until the counter is zero.
+    #[track_caller]
+    pub fn wait(&self) {
+        let site = Location::caller();
+        let inner = &*self.inner;
+        executor::operation(Op::Wait, Some(&inner.object), site);
+        let me = executor::current();
+        let mut st = state(&inner.state);
+        if st.count == 0 {
+            return;
+        }
+        let generation = st.generation;
+        st.waiters.register(&me, generation);
+        drop(st);
+        loop {
+            executor::block(BlockedOn {
+                object: inner.object,
+                op: Op::Wait,
+                site,
+            });
+            let mut st = state(&inner.state);
+            if st.generation != generation {
+                st.waiters.remove(me.key());
+                return;
+            }
+        }
+    }
+
+    /// The counter's current value, for diagnostics.
+    ///
+    /// ```
+    /// let wg = knot_core::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// assert_eq!(wg.count(), 2);
+    /// ```
+    pub fn count(&self) -> i64 {
+        state(&self.inner.state).count
+    }
+
+    fn change(&self, delta: i64, op: Op, site: &'static Location<'static>) {
+        let inner = &*self.inner;
+        executor::operation(op, Some(&inner.object), site);
+        let mut st = state(&inner.state);
+        let count = st.count + delta;
+        if count < 0 {
+            drop(st);
+            executor::fail(Failure {
+                kind: FailureKind::Misuse,
+                message: format!(
+                    "{} (created at {}) went negative: {} at {} brought the counter to {}",
+                    inner.object,
+                    inner.object.created(),
+                    op,
+                    site,
+                    count
+                ),
+                blocked: None,
+            });
+        }
+        st.count = count;
+        if count == 0 {
+            st.generation += 1;
+            let generation = st.generation;
+            st.waiters.refresh(|waited| *waited != generation);
+        }
+    }
+}
+
+impl Default for WaitGroup {
+    #[track_caller]
+    fn default() -> WaitGroup {
+        WaitGroup::new()
+    }
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroup")
+            .field("object", &self.inner.object.to_string())
+            .field("count", &self.count())
+            .finish()
+    }
+}
