@@ -56,10 +56,12 @@ pub struct JoinHandle<T> {
     slot: Arc<Slot<T>>,
 }
 
-/// Why [`JoinHandle::join`] has no value: the task panicked.
+/// Why [`JoinHandle::join`] has no value: the task panicked, or could not
+/// start.
 pub struct JoinError {
     task: TaskId,
     message: String,
+    panicked: bool,
     payload: Box<dyn Any + Send + 'static>,
 }
 
@@ -128,6 +130,7 @@ pub fn run_task<T>(f: impl FnOnce() -> T, completion: Completion<T>) -> TaskEnd 
             completion.complete(Err(JoinError {
                 task,
                 message: message.clone(),
+                panicked: true,
                 payload,
             }));
             TaskEnd::Panicked(message)
@@ -199,20 +202,31 @@ impl<T> Completion<T> {
 }
 
 impl JoinError {
-    /// The task that panicked.
+    /// The error of a task that could not be started, such as when no stack
+    /// or thread could be had for it.
+    pub fn start_failed(task: TaskId, message: impl Into<String>) -> JoinError {
+        let message = message.into();
+        JoinError {
+            task,
+            payload: Box::new(message.clone()),
+            message,
+            panicked: false,
+        }
+    }
+
+    /// The task that failed.
     pub fn task(&self) -> TaskId {
         self.task
     }
 
-    /// The panic message.
+    /// The panic message, or why the task could not start.
     pub fn message(&self) -> &str {
         &self.message
     }
 
-    /// Whether the task panicked (always, for now: tasks cannot be
-    /// cancelled).
+    /// Whether the task panicked (rather than failing to start).
     pub fn is_panic(&self) -> bool {
-        true
+        self.panicked
     }
 
     /// The panic payload, to resume the panic with
@@ -224,7 +238,11 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} panicked: {}", self.task, self.message)
+        if self.panicked {
+            write!(f, "{} panicked: {}", self.task, self.message)
+        } else {
+            write!(f, "{} could not start: {}", self.task, self.message)
+        }
     }
 }
 

@@ -1,0 +1,75 @@
+//! Goroutine-style concurrency for Rust, with a concurrency bug detector
+//! built in.
+//!
+//! Write tasks ([`spawn`], [`go`]) and synchronise them with the primitives
+//! in [`sync`]: `Mutex`, `RwLock`, `Condvar`, `WaitGroup` and atomics. Run
+//! the same code two ways:
+//!
+//! - **live**, where tasks run concurrently for real;
+//! - **under the checker** ([`check`], [`Checker`], `#[knot::test]`), where a
+//!   deterministic scheduler explores the orders in which the tasks'
+//!   operations can interleave and reports deadlocks, leaked tasks, tasks
+//!   still working when main returned, panics and misuse, each with a
+//!   schedule string that replays it exactly.
+//!
+//! # Examples
+//!
+//! An AB-BA deadlock, found and explained:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use knot::sync::Mutex;
+//!
+//! let outcome = knot::Checker::new().iterations(1_000).run(|| {
+//!     let a = Arc::new(Mutex::new(()));
+//!     let b = Arc::new(Mutex::new(()));
+//!     let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
+//!     let t = knot::spawn(move || {
+//!         let _b = b2.lock();
+//!         let _a = a2.lock();
+//!     });
+//!     {
+//!         let _a = a.lock();
+//!         let _b = b.lock();
+//!     }
+//!     t.join().unwrap();
+//! });
+//! let report = outcome.report.expect("the deadlock is found");
+//! assert_eq!(report.kind(), knot::ReportKind::Deadlock);
+//! println!("{report}");
+//! ```
+//!
+//! In a test suite, the attribute does the same and fails the test with the
+//! report:
+//!
+//! ```
+//! #[knot::test(iterations = 100)]
+//! fn counter_is_consistent() {
+//!     let m = std::sync::Arc::new(knot::sync::Mutex::new(0));
+//!     let m2 = m.clone();
+//!     let t = knot::spawn(move || *m2.lock() += 1);
+//!     *m.lock() += 1;
+//!     t.join().unwrap();
+//!     assert_eq!(*m.lock(), 2);
+//! }
+//! ```
+
+pub mod task;
+
+pub use knot_macros::test;
+pub use knot_model::{
+    check, Checker, Error, Outcome, ParseStrategyError, ScheduleError, Strategy,
+    DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
+};
+pub use knot_report::{Report, ReportKind};
+pub use task::{go, spawn, yield_now, JoinError, JoinHandle, TaskId};
+
+/// Synchronisation primitives that work under the checker and live alike.
+pub mod sync {
+    pub use knot_core::sync::*;
+}
+
+/// The report model and its renderings: what a finding says, as data.
+pub mod report {
+    pub use knot_report::*;
+}

@@ -1,0 +1,416 @@
+//! The public face of the checker: configuration, running, replaying.
+
+use std::fmt;
+use std::rc::Rc;
+use std::thread;
+
+use knot_report::{Report, SearchInfo};
+
+use crate::execution::{Finding, Session};
+use crate::report;
+use crate::schedule::{Schedule, ScheduleError};
+use crate::strategy::{Pct, RandomWalk, Replay, Scheduler, Strategy};
+
+/// The seed used when none is given: fixed, so that a check explores the
+/// same schedules on every run and every machine.
+pub const DEFAULT_SEED: u64 = 0x6b6e_6f74;
+
+/// The number of executions when none is given.
+pub const DEFAULT_ITERATIONS: u64 = 1_000;
+
+/// The longest execution, in scheduling points, before it is reported as a
+/// step-limit failure.
+pub const DEFAULT_MAX_STEPS: u64 = 100_000;
+
+/// Runs `f` under the checker with the default configuration, overridden by
+/// the `KNOT_*` environment variables, and panics with the rendered report if
+/// it finds a bug.
+///
+/// # Panics
+///
+/// Panics with the text of the report when a bug is found, or with the error
+/// when a `KNOT_*` variable has a bad value or a replay does not fit.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use knot_core::sync::Mutex;
+///
+/// knot_model::check(|| {
+///     let counter = Arc::new(Mutex::new(0));
+///     *counter.lock() += 1;
+///     assert_eq!(*counter.lock(), 1);
+/// });
+/// ```
+pub fn check<F>(f: F)
+where
+    F: Fn() + 'static,
+{
+    Checker::new().check(f)
+}
+
+/// A configured checker: how many executions, which strategy, which seed.
+///
+/// Settings made here are overridden by the environment variables
+/// `KNOT_ITERATIONS`, `KNOT_SEED`, `KNOT_STRATEGY` (`random`, `pct`,
+/// `pct:N`), `KNOT_MAX_STEPS`, and `KNOT_REPLAY` (a schedule string from a
+/// report, which replays that one execution), so CI can turn the dials
+/// without a code change.
+///
+/// # Examples
+///
+/// ```
+/// use knot_model::{Checker, Strategy};
+///
+/// let outcome = Checker::new()
+///     .iterations(50)
+///     .seed(7)
+///     .strategy(Strategy::Pct { depth: 2 })
+///     .run(|| {});
+/// assert_eq!(outcome.executions, 50);
+/// assert!(outcome.report.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checker {
+    iterations: u64,
+    seed: u64,
+    strategy: Strategy,
+    max_steps: u64,
+    name: Option<String>,
+}
+
+/// What a run of the checker found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// How many executions ran, the failing one included.
+    pub executions: u64,
+    /// The first bug found, if any.
+    pub report: Option<Report>,
+}
+
+/// Why the checker could not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An environment variable has a value the checker cannot use.
+    Env {
+        /// The variable, such as `KNOT_SEED`.
+        variable: &'static str,
+        /// The value it has.
+        value: String,
+        /// What it accepts.
+        expected: String,
+    },
+    /// A schedule string cannot be read.
+    Schedule(ScheduleError),
+    /// A schedule does not fit the program: it changed, or it does something
+    /// nondeterministic outside knot (real time, `HashMap` order, threads).
+    Diverged {
+        /// The schedule that was replayed.
+        schedule: String,
+        /// Where and how the replay left the schedule.
+        detail: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Env {
+                variable,
+                value,
+                expected,
+            } => write!(f, "{variable}={value:?} is not valid: expected {expected}"),
+            Error::Schedule(e) => write!(f, "cannot read the schedule: {e}"),
+            Error::Diverged { schedule, detail } => write!(
+                f,
+                "the replay of schedule {schedule} diverged: {detail}. The program no longer \
+                 takes that path: it changed since the schedule was recorded, or it depends on \
+                 something knot does not control (real time, HashMap order, std threads)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ScheduleError> for Error {
+    fn from(e: ScheduleError) -> Error {
+        Error::Schedule(e)
+    }
+}
+
+impl Default for Checker {
+    fn default() -> Checker {
+        Checker::new()
+    }
+}
+
+impl Checker {
+    /// A checker with the defaults: [`DEFAULT_ITERATIONS`] executions of
+    /// [`Strategy::Random`] from [`DEFAULT_SEED`].
+    pub fn new() -> Checker {
+        Checker {
+            iterations: DEFAULT_ITERATIONS,
+            seed: DEFAULT_SEED,
+            strategy: Strategy::Random,
+            max_steps: DEFAULT_MAX_STEPS,
+            name: None,
+        }
+    }
+
+    /// Sets how many executions to run at most (at least 1).
+    pub fn iterations(mut self, iterations: u64) -> Checker {
+        self.iterations = iterations.max(1);
+        self
+    }
+
+    /// Sets the seed of the strategy's random choices.
+    pub fn seed(mut self, seed: u64) -> Checker {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the exploration strategy.
+    pub fn strategy(mut self, strategy: Strategy) -> Checker {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Sets the longest execution, in scheduling points, before it is
+    /// reported as a livelock.
+    pub fn max_steps(mut self, max_steps: u64) -> Checker {
+        self.max_steps = max_steps.max(1);
+        self
+    }
+
+    /// Names the test in reports and in the replay command they print; the
+    /// default is the name of the test thread, which `cargo test` sets.
+    pub fn name(mut self, name: impl Into<String>) -> Checker {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Explores `f` and returns what it found.
+    ///
+    /// # Panics
+    ///
+    /// Panics with the error if a `KNOT_*` variable has a bad value or a
+    /// `KNOT_REPLAY` schedule does not fit; [`try_run`](Self::try_run)
+    /// returns it instead.
+    pub fn run<F>(&self, f: F) -> Outcome
+    where
+        F: Fn() + 'static,
+    {
+        self.try_run(f).unwrap_or_else(|e| panic!("knot: {e}"))
+    }
+
+    /// Explores `f`, returning what it found or why it could not run.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error if a `KNOT_*` variable has a bad value, or if a
+    /// `KNOT_REPLAY` schedule cannot be read or does not fit the program.
+    pub fn try_run<F>(&self, f: F) -> Result<Outcome, Error>
+    where
+        F: Fn() + 'static,
+    {
+        let config = self.with_env()?;
+        if let Some(schedule) = env("KNOT_REPLAY") {
+            return config.try_replay(&schedule, f);
+        }
+        let scheduler: Box<dyn Scheduler> = match config.strategy {
+            Strategy::Random => Box::new(RandomWalk::new(config.seed)),
+            Strategy::Pct { depth } => Box::new(Pct::new(config.seed, depth)),
+        };
+        let session = Session::start(scheduler, config.max_steps);
+        let main: Rc<dyn Fn()> = Rc::new(f);
+        for execution in 1..=config.iterations {
+            let report = session.execute(&main, |ex| {
+                let finding = ex.finding.as_ref()?;
+                let search = SearchInfo {
+                    strategy: config.strategy.to_string(),
+                    seed: config.seed,
+                    execution,
+                };
+                Some(report::build(ex, finding, search, config.test_name()))
+            });
+            if report.is_some() {
+                return Ok(Outcome {
+                    executions: execution,
+                    report,
+                });
+            }
+        }
+        Ok(Outcome {
+            executions: config.iterations,
+            report: None,
+        })
+    }
+
+    /// Explores `f` and panics with the rendered report if it finds a bug.
+    ///
+    /// # Panics
+    ///
+    /// Panics with the text of the report when a bug is found, or with the
+    /// error when a `KNOT_*` variable has a bad value or a replay does not
+    /// fit.
+    pub fn check<F>(&self, f: F)
+    where
+        F: Fn() + 'static,
+    {
+        match self.try_run(f) {
+            Ok(Outcome {
+                report: Some(report),
+                ..
+            }) => panic!("{report}"),
+            Ok(_) => {}
+            Err(e) => panic!("knot: {e}"),
+        }
+    }
+
+    /// Replays the one execution that `schedule` (from a report) describes.
+    ///
+    /// # Panics
+    ///
+    /// Panics with the error if the schedule cannot be read or does not fit
+    /// the program; [`try_replay`](Self::try_replay) returns it instead.
+    pub fn replay<F>(&self, schedule: &str, f: F) -> Outcome
+    where
+        F: Fn() + 'static,
+    {
+        self.try_replay(schedule, f)
+            .unwrap_or_else(|e| panic!("knot: {e}"))
+    }
+
+    /// Replays the one execution that `schedule` describes, returning its
+    /// report, if it fails, or why it could not be replayed.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Schedule`] if the string cannot be read, and
+    /// [`Error::Diverged`] if the program does not take the recorded path.
+    pub fn try_replay<F>(&self, schedule: &str, f: F) -> Result<Outcome, Error>
+    where
+        F: Fn() + 'static,
+    {
+        let expected = Schedule::parse(schedule)?;
+        let session = Session::start(
+            Box::new(Replay::new(expected.choices.clone())),
+            self.max_steps.max(expected.steps),
+        );
+        session.execute(&(Rc::new(f) as Rc<dyn Fn()>), |ex| {
+            let diverged = |detail: String| Error::Diverged {
+                schedule: schedule.trim().to_owned(),
+                detail,
+            };
+            if let Some(Finding::Diverged(detail)) = &ex.finding {
+                return Err(diverged(detail.clone()));
+            }
+            if ex.schedule != expected {
+                return Err(diverged(format!(
+                    "the execution took {} steps and {} choices where the schedule has {} and {}",
+                    ex.schedule.steps,
+                    ex.schedule.choices.len(),
+                    expected.steps,
+                    expected.choices.len()
+                )));
+            }
+            let report = ex.finding.as_ref().map(|finding| {
+                let search = SearchInfo {
+                    strategy: String::from("replay"),
+                    seed: self.seed,
+                    execution: 1,
+                };
+                report::build(ex, finding, search, self.test_name())
+            });
+            Ok(Outcome {
+                executions: 1,
+                report,
+            })
+        })
+    }
+
+    /// This configuration with the `KNOT_*` environment variables applied.
+    fn with_env(&self) -> Result<Checker, Error> {
+        let mut config = self.clone();
+        if let Some(v) = env("KNOT_ITERATIONS") {
+            config.iterations = parse_positive("KNOT_ITERATIONS", &v)?;
+        }
+        if let Some(v) = env("KNOT_SEED") {
+            config.seed = parse_u64(&v).ok_or_else(|| Error::Env {
+                variable: "KNOT_SEED",
+                value: v.clone(),
+                expected: String::from("an unsigned 64-bit integer, decimal or 0x-prefixed hex"),
+            })?;
+        }
+        if let Some(v) = env("KNOT_STRATEGY") {
+            config.strategy = v.parse().map_err(|e: crate::ParseStrategyError| Error::Env {
+                variable: "KNOT_STRATEGY",
+                value: v.clone(),
+                expected: e
+                    .to_string()
+                    .split_once("expected ")
+                    .map_or_else(String::new, |(_, rest)| rest.to_owned()),
+            })?;
+        }
+        if let Some(v) = env("KNOT_MAX_STEPS") {
+            config.max_steps = parse_positive("KNOT_MAX_STEPS", &v)?;
+        }
+        Ok(config)
+    }
+
+    fn test_name(&self) -> Option<String> {
+        self.name.clone().or_else(|| {
+            thread::current()
+                .name()
+                .filter(|name| *name != "main")
+                .map(String::from)
+        })
+    }
+}
+
+/// A variable's value; unset and empty are the same, so `KNOT_SEED=` in a CI
+/// file means "the default".
+fn env(variable: &str) -> Option<String> {
+    std::env::var(variable).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_u64(value: &str) -> Option<u64> {
+    let value = value.trim().replace('_', "");
+    match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => value.parse().ok(),
+    }
+}
+
+fn parse_positive(variable: &'static str, value: &str) -> Result<u64, Error> {
+    parse_u64(value).filter(|n| *n > 0).ok_or_else(|| Error::Env {
+        variable,
+        value: value.to_owned(),
+        expected: String::from("a whole number of at least 1"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_parse_in_decimal_and_hex() {
+        assert_eq!(parse_u64("42"), Some(42));
+        assert_eq!(parse_u64("0x2A"), Some(42));
+        assert_eq!(parse_u64("1_000"), Some(1000));
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64("ten"), None);
+    }
+
+    #[test]
+    fn zero_is_not_a_count() {
+        let err = parse_positive("KNOT_ITERATIONS", "0").unwrap_err();
+        assert!(err.to_string().contains("KNOT_ITERATIONS"), "{err}");
+        assert!(err.to_string().contains("at least 1"), "{err}");
+    }
+}

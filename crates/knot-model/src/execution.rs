@@ -1,0 +1,613 @@
+//! One execution of a program under the checker: its tasks as coroutines,
+//! the scheduling loop, and the executor that primitives talk to.
+//!
+//! Everything runs on the calling OS thread. The state of the running
+//! execution sits in a thread-local; the scheduling loop borrows it between
+//! coroutine switches, and the primitives borrow it through [`Model`] for the
+//! length of one call, never across a switch.
+
+use std::cell::RefCell;
+use std::mem;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::rc::Rc;
+use std::thread;
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use knot_core::executor::{self, BlockedOn, Executor, Failure, FailureKind, Resume, TaskKey, Teardown};
+use knot_core::object::Object;
+use knot_core::op::Op;
+use knot_core::task::{self, JoinHandle, TaskConfig, TaskEnd, TaskId};
+
+use crate::panics;
+use crate::schedule::Schedule;
+use crate::strategy::Scheduler;
+use crate::trace::{Event, Trace};
+
+/// Stack size of a task that asks for none.
+pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+type Task = Coroutine<Resume, Suspend, TaskEnd, DefaultStack>;
+
+/// Why a task's coroutine gave control back to the scheduling loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Suspend {
+    /// It reached a scheduling point and the scheduler picked this task.
+    Switch(usize),
+    /// It blocked.
+    Block,
+    /// The execution ends now (a failure was recorded).
+    Abort,
+}
+
+/// What a task is doing, as the scheduler sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Runnable,
+    /// Waiting; `ready` once an operation made its wait end.
+    Blocked { on: BlockedOn, ready: bool },
+    Finished,
+    Panicked,
+}
+
+/// A task's slot. Slots are reused from one execution to the next, so their
+/// buffers are allocated once.
+pub(crate) struct Slot {
+    pub(crate) name: Option<String>,
+    pub(crate) spawn_site: Option<&'static Location<'static>>,
+    pub(crate) state: State,
+    pub(crate) panic: Option<String>,
+    pub(crate) daemon: bool,
+    pub(crate) joined: bool,
+    /// The first operation with an effect the task began after main returned.
+    pub(crate) late_effect: Option<(Op, &'static Location<'static>)>,
+    pub(crate) holds: Vec<Object>,
+    coroutine: Option<Task>,
+    yielder: *const Yielder<Resume, Suspend>,
+}
+
+/// A bug found during the execution, before it becomes a report.
+#[derive(Debug, Clone)]
+pub(crate) enum Finding {
+    /// A primitive reported it while `task` ran.
+    Primitive { task: usize, failure: Failure },
+    /// Main or a task nobody joined panicked.
+    Panic { task: usize },
+    /// Nothing can run and main has not returned.
+    Deadlock,
+    /// Main returned; these are blocked forever (leaks) or did work after
+    /// it (unjoined).
+    Leak(Vec<usize>),
+    Unjoined(Vec<usize>),
+    /// The execution ran past the step limit.
+    StepLimit { limit: u64 },
+    /// A replayed schedule no longer fits the program.
+    Diverged(String),
+}
+
+/// The state of the running execution.
+pub(crate) struct Execution {
+    pub(crate) tasks: Vec<Slot>,
+    pub(crate) live: usize,
+    generation: u32,
+    pub(crate) current: usize,
+    pub(crate) steps: u64,
+    /// Events recorded so far: the operations that went ahead.
+    events: u64,
+    max_steps: u64,
+    pub(crate) main_returned: bool,
+    teardown: bool,
+    pub(crate) finding: Option<Finding>,
+    next_object: u64,
+    pub(crate) trace: Trace,
+    pub(crate) schedule: Schedule,
+    scheduler: Box<dyn Scheduler>,
+    runnable: Vec<usize>,
+    stacks: Vec<DefaultStack>,
+    stack_size: usize,
+}
+
+thread_local! {
+    static EXECUTION: RefCell<Option<Execution>> = const { RefCell::new(None) };
+}
+
+/// Whether the calling code runs inside an execution of the checker.
+pub(crate) fn is_active() -> bool {
+    EXECUTION.with(|e| matches!(e.try_borrow().as_deref(), Ok(Some(_)) | Err(_)))
+}
+
+fn with<R>(f: impl FnOnce(&mut Execution) -> R) -> R {
+    EXECUTION.with(|e| {
+        let mut guard = e.borrow_mut();
+        f(guard.as_mut().expect("knot: no checker execution on this thread"))
+    })
+}
+
+/// Holds the thread's execution state for the length of a check.
+pub(crate) struct Session {
+    _enter: executor::EnterGuard,
+    _quiet: panics::Quiet,
+}
+
+impl Session {
+    /// Installs a fresh execution state and the model executor on this
+    /// thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics if a check is already running on this thread: checks do not
+    /// nest.
+    pub(crate) fn start(scheduler: Box<dyn Scheduler>, max_steps: u64) -> Session {
+        EXECUTION.with(|e| {
+            let mut slot = e.borrow_mut();
+            assert!(slot.is_none(), "knot: a check cannot run inside another check");
+            *slot = Some(Execution {
+                tasks: Vec::new(),
+                live: 0,
+                generation: 0,
+                current: 0,
+                steps: 0,
+                events: 0,
+                max_steps,
+                main_returned: false,
+                teardown: false,
+                finding: None,
+                next_object: 0,
+                trace: Trace::default(),
+                schedule: Schedule::default(),
+                scheduler,
+                runnable: Vec::new(),
+                stacks: Vec::new(),
+                stack_size: DEFAULT_STACK_SIZE,
+            });
+        });
+        Session {
+            _enter: executor::enter(&Model),
+            _quiet: panics::quiet(),
+        }
+    }
+
+    /// Runs one execution of `main` to its end, lets `inspect` read its
+    /// final state (before teardown releases what tasks hold), and tears it
+    /// down.
+    pub(crate) fn execute<R>(&self, main: &Rc<dyn Fn()>, inspect: impl FnOnce(&Execution) -> R) -> R {
+        let main = Rc::clone(main);
+        let coroutine = with(|ex| {
+            ex.reset();
+            ex.new_task(TaskConfig::default(), None);
+            ex.take_stack(None)
+        })
+        .map(|stack| {
+            Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, _| {
+                register(yielder);
+                match panic::catch_unwind(AssertUnwindSafe(|| main())) {
+                    Ok(()) => TaskEnd::Returned,
+                    Err(payload) if payload.is::<Teardown>() => TaskEnd::TornDown,
+                    Err(payload) => TaskEnd::Panicked(task::panic_message(&*payload)),
+                }
+            })
+        });
+        match coroutine {
+            Ok(coroutine) => with(|ex| ex.tasks[0].coroutine = Some(coroutine)),
+            Err(e) => panic!("knot: cannot allocate a task stack: {e}"),
+        }
+        run_loop();
+        let result = with(|ex| {
+            ex.schedule.steps = ex.steps;
+            ex.scheduler.end(ex.steps);
+            inspect(ex)
+        });
+        teardown();
+        result
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The state (stack pool included) is freed here; no coroutine is
+        // alive, so no destructor can reach back into it.
+        let state = EXECUTION.with(|e| e.borrow_mut().take());
+        drop(state);
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+/// Starts a task in the running execution.
+pub(crate) fn spawn<F, T>(config: TaskConfig, f: F, site: &'static Location<'static>) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    executor::operation(Op::Spawn, None, site);
+    let stack_size = config.stack_size;
+    let (id, stack) = with(|ex| {
+        let id = ex.new_task(config, Some(site));
+        (id, ex.take_stack(stack_size))
+    });
+    let stack = stack.unwrap_or_else(|e| panic!("knot: cannot allocate a task stack: {e}"));
+    let (handle, completion) = task::result_slot(TaskId::new(id as u64), site);
+    let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, _| {
+        register(yielder);
+        task::run_task(f, completion)
+    });
+    with(|ex| ex.tasks[id].coroutine = Some(coroutine));
+    handle
+}
+
+/// Remembers the running coroutine's yielder so that operations deep in its
+/// call stack can suspend it.
+fn register(yielder: &Yielder<Resume, Suspend>) {
+    with(|ex| {
+        let current = ex.current;
+        ex.tasks[current].yielder = yielder;
+    });
+}
+
+/// Gives control back to the scheduling loop.
+fn suspend(why: Suspend) -> Resume {
+    let yielder = with(|ex| ex.tasks[ex.current].yielder);
+    // SAFETY: `register` stored this pointer when the running coroutine
+    // started, from the `&Yielder` its body received. That body is still on
+    // the stack beneath this call (we are running inside it), so the yielder
+    // is alive, and only this coroutine uses it.
+    unsafe { (*yielder).suspend(why) }
+}
+
+/// Resumes tasks until none can run or the execution fails.
+fn run_loop() {
+    let mut next = Some(0);
+    loop {
+        let task = match next.take() {
+            Some(task) => task,
+            None => match with(|ex| ex.pick(None)) {
+                Some(task) => task,
+                None => break,
+            },
+        };
+        let mut coroutine = with(|ex| {
+            ex.current = task;
+            let slot = &mut ex.tasks[task];
+            slot.state = State::Runnable;
+            slot.coroutine.take()
+        })
+        .expect("knot: a runnable task has no coroutine");
+        let result = coroutine.resume(Resume::Run);
+        let stop = with(|ex| match result {
+            CoroutineResult::Yield(why) => {
+                ex.tasks[task].coroutine = Some(coroutine);
+                match why {
+                    Suspend::Switch(to) => next = Some(to),
+                    Suspend::Block => {}
+                    Suspend::Abort => return true,
+                }
+                false
+            }
+            CoroutineResult::Return(end) => {
+                ex.stacks.push(coroutine.into_stack());
+                ex.finish(task, end);
+                ex.finding.is_some()
+            }
+        });
+        if stop {
+            return;
+        }
+    }
+    with(Execution::judge_end);
+}
+
+/// Ends every task that is still suspended, unwinding its stack while knot
+/// operations do nothing.
+fn teardown() {
+    with(|ex| ex.teardown = true);
+    let mut task = 0;
+    while let Some(coroutine) = with(|ex| {
+        let coroutine = ex.tasks.get_mut(task).map(|s| s.coroutine.take());
+        ex.current = task;
+        coroutine
+    }) {
+        if let Some(mut coroutine) = coroutine {
+            if coroutine.started() {
+                match coroutine.resume(Resume::Teardown) {
+                    CoroutineResult::Return(_) => with(|ex| ex.stacks.push(coroutine.into_stack())),
+                    // A destructor blocked during teardown. Its coroutine can
+                    // neither finish nor be dropped (dropping would unwind it
+                    // once more), so it is abandoned with its stack.
+                    CoroutineResult::Yield(_) => mem::forget(coroutine),
+                }
+            } else {
+                // Never started: dropping only drops its closure.
+                coroutine.force_unwind();
+                with(|ex| ex.stacks.push(coroutine.into_stack()));
+            }
+        }
+        task += 1;
+        if task >= with(|ex| ex.live) {
+            break;
+        }
+    }
+    with(|ex| ex.teardown = false);
+}
+
+impl Execution {
+    fn reset(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.live = 0;
+        self.current = 0;
+        self.steps = 0;
+        self.events = 0;
+        self.main_returned = false;
+        self.finding = None;
+        self.next_object = 0;
+        self.trace.clear();
+        self.schedule.steps = 0;
+        self.schedule.choices.clear();
+        self.scheduler.begin();
+    }
+
+    fn new_task(&mut self, config: TaskConfig, site: Option<&'static Location<'static>>) -> usize {
+        let id = self.live;
+        self.live += 1;
+        let slot = Slot {
+            name: config.name,
+            spawn_site: site,
+            state: State::Runnable,
+            panic: None,
+            daemon: config.daemon,
+            joined: false,
+            late_effect: None,
+            holds: Vec::new(),
+            coroutine: None,
+            yielder: std::ptr::null(),
+        };
+        if id < self.tasks.len() {
+            let old = &mut self.tasks[id];
+            let mut holds = mem::take(&mut old.holds);
+            holds.clear();
+            *old = Slot { holds, ..slot };
+        } else {
+            self.tasks.push(slot);
+        }
+        self.scheduler.spawned(id);
+        id
+    }
+
+    fn take_stack(&mut self, size: Option<usize>) -> std::io::Result<DefaultStack> {
+        match size {
+            Some(size) if size != self.stack_size => DefaultStack::new(size),
+            _ => match self.stacks.pop() {
+                Some(stack) => Ok(stack),
+                None => DefaultStack::new(self.stack_size),
+            },
+        }
+    }
+
+    fn key(&self, task: usize) -> TaskKey {
+        TaskKey((u64::from(self.generation) << 32) | task as u64)
+    }
+
+    fn record(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
+        self.events += 1;
+        let task = self.current;
+        self.trace.push(Event {
+            step: self.events,
+            task,
+            op,
+            object: object.copied(),
+            site,
+        });
+        let slot = &mut self.tasks[task];
+        if self.main_returned && op.has_effect() && !slot.daemon && slot.late_effect.is_none() {
+            slot.late_effect = Some((op, site));
+        }
+    }
+
+    /// Chooses the next task among those that can run; `current` is the
+    /// task at a scheduling point, which may go on.
+    fn pick(&mut self, current: Option<usize>) -> Option<usize> {
+        self.runnable.clear();
+        for (i, slot) in self.tasks[..self.live].iter().enumerate() {
+            if matches!(slot.state, State::Runnable | State::Blocked { ready: true, .. }) {
+                self.runnable.push(i);
+            }
+        }
+        match self.runnable.len() {
+            0 => None,
+            1 => Some(self.runnable[0]),
+            _ => {
+                let chosen = self.scheduler.choose(&self.runnable, current, self.steps);
+                match chosen {
+                    Some(task) => {
+                        self.schedule.choices.push(task as u32);
+                        Some(task)
+                    }
+                    None => {
+                        self.finding = Some(Finding::Diverged(format!(
+                            "at step {}, choice {}: the schedule names a task that cannot run \
+                             (runnable: {:?})",
+                            self.steps,
+                            self.schedule.choices.len() + 1,
+                            self.runnable
+                        )));
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, task: usize, end: TaskEnd) {
+        let slot = &mut self.tasks[task];
+        match end {
+            TaskEnd::Returned | TaskEnd::TornDown => slot.state = State::Finished,
+            TaskEnd::Panicked(message) => {
+                slot.state = State::Panicked;
+                slot.panic = Some(match panics::take_site() {
+                    Some(site) => format!("{message} (at {site})"),
+                    None => message,
+                });
+            }
+        }
+        if task == 0 {
+            self.main_returned = true;
+            if slot.state == State::Panicked {
+                self.finding = Some(Finding::Panic { task: 0 });
+            }
+        }
+    }
+
+    /// Decides what the end of an execution means once no task can run.
+    fn judge_end(&mut self) {
+        if self.finding.is_some() {
+            return;
+        }
+        let tasks = &self.tasks[..self.live];
+        if let Some(task) = tasks
+            .iter()
+            .position(|t| t.state == State::Panicked && !t.joined)
+        {
+            self.finding = Some(Finding::Panic { task });
+            return;
+        }
+        if !self.main_returned {
+            self.finding = Some(Finding::Deadlock);
+            return;
+        }
+        let leaked: Vec<usize> = (0..self.live)
+            .filter(|&t| !tasks[t].daemon && matches!(tasks[t].state, State::Blocked { .. }))
+            .collect();
+        if !leaked.is_empty() {
+            self.finding = Some(Finding::Leak(leaked));
+            return;
+        }
+        let unjoined: Vec<usize> = (0..self.live)
+            .filter(|&t| !tasks[t].daemon && tasks[t].late_effect.is_some())
+            .collect();
+        if !unjoined.is_empty() {
+            self.finding = Some(Finding::Unjoined(unjoined));
+        }
+    }
+}
+
+/// The executor the primitives see while a check runs on this thread.
+struct Model;
+
+impl Executor for Model {
+    fn current(&self) -> TaskKey {
+        with(|ex| ex.key(ex.current))
+    }
+
+    fn new_object_id(&self) -> u64 {
+        with(|ex| {
+            ex.next_object += 1;
+            ex.next_object
+        })
+    }
+
+    fn operation(&self, op: Op, object: Option<&Object>, site: &'static Location<'static>) -> Resume {
+        let why = with(|ex| {
+            if ex.teardown || thread::panicking() {
+                return Some(None);
+            }
+            ex.steps += 1;
+            if ex.steps > ex.max_steps {
+                ex.finding = Some(Finding::StepLimit {
+                    limit: ex.max_steps,
+                });
+                return Some(Some(Suspend::Abort));
+            }
+            let task = ex.current;
+            match ex.pick(Some(task)) {
+                Some(next) if next == task => None,
+                Some(next) => Some(Some(Suspend::Switch(next))),
+                None => Some(Some(Suspend::Abort)),
+            }
+        });
+        let resume = match why {
+            // Torn down or unwinding: the operation is not an event.
+            Some(None) => return Resume::Run,
+            None => Resume::Run,
+            Some(Some(why)) => suspend(why),
+        };
+        if resume == Resume::Run {
+            // Recorded when the task goes ahead, not when it asked: other
+            // tasks may have run in between.
+            with(|ex| ex.record(op, object, site));
+        }
+        resume
+    }
+
+    fn block(&self, blocked: &BlockedOn) -> Resume {
+        with(|ex| {
+            if !ex.teardown {
+                let current = ex.current;
+                ex.tasks[current].state = State::Blocked {
+                    on: *blocked,
+                    ready: false,
+                };
+            }
+        });
+        suspend(Suspend::Block)
+    }
+
+    fn set_ready(&self, task: TaskKey, ready: bool) {
+        with(|ex| {
+            let index = (task.0 & u64::from(u32::MAX)) as usize;
+            if task != ex.key(index) || index >= ex.live {
+                // A waiter left over from an earlier execution.
+                return;
+            }
+            if let State::Blocked { ready: r, .. } = &mut ex.tasks[index].state {
+                *r = ready;
+            }
+        });
+    }
+
+    fn acquired(&self, object: &Object) {
+        with(|ex| {
+            let current = ex.current;
+            ex.tasks[current].holds.push(*object);
+        });
+    }
+
+    fn released(&self, object: &Object) {
+        with(|ex| {
+            let current = ex.current;
+            let holds = &mut ex.tasks[current].holds;
+            if let Some(i) = holds.iter().rposition(|o| o.id() == object.id()) {
+                holds.remove(i);
+            }
+        });
+    }
+
+    fn joined(&self, task: u64) {
+        with(|ex| {
+            if let Some(slot) = ex.tasks[..ex.live].get_mut(task as usize) {
+                slot.joined = true;
+            }
+        });
+    }
+
+    fn fail(&self, failure: Failure) -> Resume {
+        let teardown = with(|ex| {
+            if ex.teardown {
+                return true;
+            }
+            let task = ex.current;
+            if let (FailureKind::Deadlock, Some(on)) = (failure.kind, failure.blocked) {
+                ex.tasks[task].state = State::Blocked { on, ready: false };
+            }
+            ex.finding = Some(Finding::Primitive { task, failure });
+            false
+        });
+        if teardown {
+            Resume::Teardown
+        } else {
+            suspend(Suspend::Abort)
+        }
+    }
+}

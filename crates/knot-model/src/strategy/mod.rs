@@ -1,0 +1,132 @@
+//! How the checker picks the next task: the public [`Strategy`] and the
+//! schedulers that carry it out.
+
+mod pct;
+mod random;
+mod replay;
+
+pub(crate) use pct::Pct;
+pub(crate) use random::RandomWalk;
+pub(crate) use replay::Replay;
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A way of exploring a program's interleavings.
+///
+/// # Examples
+///
+/// ```
+/// use knot_model::Strategy;
+///
+/// assert_eq!("pct:3".parse::<Strategy>().unwrap(), Strategy::Pct { depth: 3 });
+/// assert_eq!(Strategy::Random.to_string(), "random");
+/// assert!("sideways".parse::<Strategy>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// At every scheduling point, a task chosen uniformly at random among
+    /// those that can run (seeded, so reproducible).
+    #[default]
+    Random,
+    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010):
+    /// tasks run by random priorities that change at `depth - 1` random
+    /// points, which finds a bug of depth `depth` with a guaranteed
+    /// probability in every execution.
+    Pct {
+        /// The number of ordering constraints the bug needs (at least 1).
+        depth: usize,
+    },
+}
+
+/// Why a strategy name could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseStrategyError {
+    input: String,
+}
+
+impl fmt::Display for ParseStrategyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown strategy `{}`: expected `random`, `pct` or `pct:N` with N a depth of at least 1",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParseStrategyError {}
+
+impl FromStr for Strategy {
+    type Err = ParseStrategyError;
+
+    fn from_str(s: &str) -> Result<Strategy, ParseStrategyError> {
+        let err = || ParseStrategyError {
+            input: s.to_owned(),
+        };
+        let (name, arg) = match s.trim().split_once(':') {
+            Some((name, arg)) => (name, Some(arg)),
+            None => (s.trim(), None),
+        };
+        match (name.to_ascii_lowercase().as_str(), arg) {
+            ("random", None) => Ok(Strategy::Random),
+            ("pct", None) => Ok(Strategy::Pct { depth: 3 }),
+            ("pct", Some(depth)) => match depth.parse::<usize>() {
+                Ok(depth) if depth >= 1 => Ok(Strategy::Pct { depth }),
+                _ => Err(err()),
+            },
+            _ => Err(err()),
+        }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Strategy::Random => f.write_str("random"),
+            Strategy::Pct { depth } => write!(f, "pct:{depth}"),
+        }
+    }
+}
+
+/// What a scheduler decides at each point where more than one task can run.
+pub(crate) trait Scheduler {
+    /// A new execution starts.
+    fn begin(&mut self) {}
+
+    /// Task `task` was created (main is task 0).
+    fn spawned(&mut self, _task: usize) {}
+
+    /// Picks one of `runnable` (sorted, at least two), or `None` when a
+    /// replay no longer fits the program. `current` is the task that reached
+    /// the scheduling point, if it can go on; `step` counts scheduling points.
+    fn choose(&mut self, runnable: &[usize], current: Option<usize>, step: u64) -> Option<usize>;
+
+    /// The execution ended after `steps` scheduling points.
+    fn end(&mut self, _steps: u64) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_documented_form() {
+        assert_eq!("random".parse::<Strategy>(), Ok(Strategy::Random));
+        assert_eq!("RANDOM".parse::<Strategy>(), Ok(Strategy::Random));
+        assert_eq!("pct".parse::<Strategy>(), Ok(Strategy::Pct { depth: 3 }));
+        assert_eq!("pct:1".parse::<Strategy>(), Ok(Strategy::Pct { depth: 1 }));
+        for bad in ["", "pct:0", "pct:x", "random:2", "dfs:-1", "pct:"] {
+            let err = bad.parse::<Strategy>().unwrap_err();
+            assert!(err.to_string().contains("expected `random`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn display_parses_back() {
+        for s in [Strategy::Random, Strategy::Pct { depth: 5 }] {
+            assert_eq!(s.to_string().parse::<Strategy>(), Ok(s));
+        }
+    }
+}
