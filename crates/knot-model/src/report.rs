@@ -125,7 +125,7 @@ pub(crate) fn build(ex: &Execution, finding: &Finding, search: SearchInfo, test:
             task: e.task as u64,
             operation: e.op.name().to_owned(),
             object: e.object.as_ref().map(object),
-            site: Some(site(e.site)),
+            site: e.site.map(site),
         })
         .collect();
     report
