@@ -138,7 +138,11 @@ impl Context {
         }
     }
 
-    fn with_deadline_at(&self, deadline: Instant, site: &'static Location<'static>) -> (Context, Cancel) {
+    fn with_deadline_at(
+        &self,
+        deadline: Instant,
+        site: &'static Location<'static>,
+    ) -> (Context, Cancel) {
         let deadline = self.deadline().map_or(deadline, |d| d.min(deadline));
         let (child, handle) = self.child(Some(deadline), site);
         if child.err().is_none() {
@@ -155,7 +159,11 @@ impl Context {
         (child, handle)
     }
 
-    fn child(&self, deadline: Option<Instant>, site: &'static Location<'static>) -> (Context, Cancel) {
+    fn child(
+        &self,
+        deadline: Option<Instant>,
+        site: &'static Location<'static>,
+    ) -> (Context, Cancel) {
         let child = Context::new(deadline, site);
         let parent_err = {
             let mut st = state(&self.inner.state);

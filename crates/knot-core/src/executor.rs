@@ -30,8 +30,12 @@ pub trait Executor: Sync {
 
     /// Announces a visible operation of the running task; under the checker
     /// this is a scheduling point.
-    fn operation(&self, op: Op, object: Option<&Object>, site: &'static Location<'static>)
-        -> Resume;
+    fn operation(
+        &self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+    ) -> Resume;
 
     /// Suspends the running task until another operation makes it ready.
     fn block(&self, blocked: &BlockedOn) -> Resume;

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use knot_core::executor::{self, BlockedOn, Executor, Failure, FailureKind, Resume, TaskKey, Teardown};
+use knot_core::executor::{
+    self, BlockedOn, Executor, Failure, FailureKind, Resume, TaskKey, Teardown,
+};
 use knot_core::object::Object;
 use knot_core::op::Op;
 use knot_core::task::{self, JoinHandle, TaskConfig, TaskEnd, TaskId};
@@ -46,7 +48,10 @@ pub(crate) enum Suspend {
 pub(crate) enum State {
     Runnable,
     /// Waiting; `ready` once an operation made its wait end.
-    Blocked { on: BlockedOn, ready: bool },
+    Blocked {
+        on: BlockedOn,
+        ready: bool,
+    },
     Finished,
     Panicked,
 }
@@ -71,9 +76,14 @@ pub(crate) struct Slot {
 #[derive(Debug, Clone)]
 pub(crate) enum Finding {
     /// A primitive reported it while `task` ran.
-    Primitive { task: usize, failure: Failure },
+    Primitive {
+        task: usize,
+        failure: Failure,
+    },
     /// Main or a task nobody joined panicked.
-    Panic { task: usize },
+    Panic {
+        task: usize,
+    },
     /// Nothing can run and main has not returned.
     Deadlock,
     /// Main returned; these are blocked forever (leaks) or did work after
@@ -81,7 +91,9 @@ pub(crate) enum Finding {
     Leak(Vec<usize>),
     Unjoined(Vec<usize>),
     /// The execution ran past the step limit.
-    StepLimit { limit: u64 },
+    StepLimit {
+        limit: u64,
+    },
     /// A replayed schedule no longer fits the program.
     Diverged(String),
 }
@@ -147,7 +159,9 @@ pub(crate) fn is_active() -> bool {
 fn with<R>(f: impl FnOnce(&mut Execution) -> R) -> R {
     EXECUTION.with(|e| {
         let mut guard = e.borrow_mut();
-        f(guard.as_mut().expect("knot: no checker execution on this thread"))
+        f(guard
+            .as_mut()
+            .expect("knot: no checker execution on this thread"))
     })
 }
 
@@ -168,7 +182,10 @@ impl Session {
     pub(crate) fn start(scheduler: Box<dyn Scheduler>, max_steps: u64) -> Session {
         EXECUTION.with(|e| {
             let mut slot = e.borrow_mut();
-            assert!(slot.is_none(), "knot: a check cannot run inside another check");
+            assert!(
+                slot.is_none(),
+                "knot: a check cannot run inside another check"
+            );
             *slot = Some(Execution {
                 tasks: Vec::new(),
                 live: 0,
@@ -203,7 +220,11 @@ impl Session {
     /// Runs one execution of `main` to its end, lets `inspect` read its
     /// final state (before teardown releases what tasks hold), and tears it
     /// down.
-    pub(crate) fn execute<R>(&self, main: &Rc<dyn Fn()>, inspect: impl FnOnce(&Execution) -> R) -> R {
+    pub(crate) fn execute<R>(
+        &self,
+        main: &Rc<dyn Fn()>,
+        inspect: impl FnOnce(&Execution) -> R,
+    ) -> R {
         let main = Rc::clone(main);
         let coroutine = with(|ex| {
             ex.reset();
@@ -254,7 +275,11 @@ impl std::fmt::Debug for Session {
 }
 
 /// Starts a task in the running execution.
-pub(crate) fn spawn<F, T>(config: TaskConfig, f: F, site: &'static Location<'static>) -> JoinHandle<T>
+pub(crate) fn spawn<F, T>(
+    config: TaskConfig,
+    f: F,
+    site: &'static Location<'static>,
+) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -267,13 +292,14 @@ where
     });
     let stack = stack.unwrap_or_else(|e| panic!("knot: cannot allocate a task stack: {e}"));
     let (handle, completion) = task::result_slot(TaskId::new(id as u64), site);
-    let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, input| {
-        register(yielder);
-        if input == Resume::Teardown {
-            return never_started((f, completion));
-        }
-        task::run_task(f, completion)
-    });
+    let coroutine =
+        Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, input| {
+            register(yielder);
+            if input == Resume::Teardown {
+                return never_started((f, completion));
+            }
+            task::run_task(f, completion)
+        });
     with(|ex| ex.tasks[id].coroutine = Some(coroutine));
     handle
 }
@@ -375,7 +401,8 @@ fn fire_timer() -> bool {
             });
             return None;
         }
-        let earliest = (0..ex.timers.len()).min_by_key(|&i| (ex.timers[i].deadline, ex.timers[i].seq))?;
+        let earliest =
+            (0..ex.timers.len()).min_by_key(|&i| (ex.timers[i].deadline, ex.timers[i].seq))?;
         let timer = ex.timers.swap_remove(earliest);
         ex.now = ex.now.max(timer.deadline);
         ex.firing = true;
@@ -514,7 +541,10 @@ impl Execution {
         }
         self.runnable.clear();
         for (i, slot) in self.tasks[..self.live].iter().enumerate() {
-            if matches!(slot.state, State::Runnable | State::Blocked { ready: true, .. }) {
+            if matches!(
+                slot.state,
+                State::Runnable | State::Blocked { ready: true, .. }
+            ) {
                 self.runnable.push(i);
             }
         }
@@ -550,7 +580,13 @@ impl Execution {
         let runnable: Vec<String> = self
             .runnable
             .iter()
-            .map(|&t| if t == TIMER { String::from("t") } else { t.to_string() })
+            .map(|&t| {
+                if t == TIMER {
+                    String::from("t")
+                } else {
+                    t.to_string()
+                }
+            })
             .collect();
         self.finding = Some(Finding::Diverged(format!(
             "at step {}, choice {}: {what} (the options were: {})",
@@ -628,7 +664,12 @@ impl Executor for Model {
         })
     }
 
-    fn operation(&self, op: Op, object: Option<&Object>, site: &'static Location<'static>) -> Resume {
+    fn operation(
+        &self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+    ) -> Resume {
         loop {
             let next = with(|ex| {
                 if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
@@ -736,7 +777,11 @@ impl Executor for Model {
             }
             ex.timer_seq += 1;
             let seq = ex.timer_seq;
-            ex.timers.push(PendingTimer { deadline, seq, fire });
+            ex.timers.push(PendingTimer {
+                deadline,
+                seq,
+                fire,
+            });
             None
         });
         // Dropped outside the state: its captures may run knot code.

@@ -50,7 +50,8 @@ impl Schedule {
         let fail = |message: String| ScheduleError { message };
         let text = text.trim();
         let mut parts = text.splitn(3, ':');
-        let (Some(version), Some(steps), Some(choices)) = (parts.next(), parts.next(), parts.next())
+        let (Some(version), Some(steps), Some(choices)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(fail(format!(
                 "`{text}` is not a schedule: expected three parts separated by `:`"
@@ -80,13 +81,19 @@ impl Schedule {
                     .parse::<u32>()
                     .ok()
                     .filter(|v| *v != TIMER)
-                    .ok_or_else(|| fail(format!("`{token}` is not a choice: expected N, t or N*K")))?,
+                    .ok_or_else(|| {
+                        fail(format!("`{token}` is not a choice: expected N, t or N*K"))
+                    })?,
             };
             let count = count
                 .parse::<usize>()
                 .ok()
                 .filter(|c| *c > 0 && *c as u64 <= steps.max(1))
-                .ok_or_else(|| fail(format!("`{token}` repeats a choice an invalid number of times")))?;
+                .ok_or_else(|| {
+                    fail(format!(
+                        "`{token}` repeats a choice an invalid number of times"
+                    ))
+                })?;
             if out.len() + count > MAX_CHOICES {
                 return Err(fail(format!(
                     "the schedule has more than {MAX_CHOICES} choices"
@@ -159,8 +166,17 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bad in [
-            "", "hello", "1:x:0", "2:3:0", "1:3:a", "1:3:1*0", "1:2:0.0.0", "1:3:1*999999999999",
-            "::", "1:3:*", "1:18446744073709551615:0*18446744073709551615",
+            "",
+            "hello",
+            "1:x:0",
+            "2:3:0",
+            "1:3:a",
+            "1:3:1*0",
+            "1:2:0.0.0",
+            "1:3:1*999999999999",
+            "::",
+            "1:3:*",
+            "1:18446744073709551615:0*18446744073709551615",
         ] {
             let err = Schedule::parse(bad).expect_err(bad);
             assert!(err.to_string().contains("schedule looks like"), "{err}");

@@ -44,7 +44,10 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     channel(usize::MAX, Location::caller())
 }
 
-pub(crate) fn channel<T>(capacity: usize, site: &'static Location<'static>) -> (Sender<T>, Receiver<T>) {
+pub(crate) fn channel<T>(
+    capacity: usize,
+    site: &'static Location<'static>,
+) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
         object: Object::at(ObjectKind::Channel, site),
         state: StdMutex::new(State {
@@ -186,7 +189,10 @@ impl<T> State<T> {
     }
 
     /// Receives without waiting: `None` if the receive would block.
-    pub(crate) fn try_recv(&mut self, mine: Option<&Arc<Selector>>) -> Option<Result<T, RecvError>> {
+    pub(crate) fn try_recv(
+        &mut self,
+        mine: Option<&Arc<Selector>>,
+    ) -> Option<Result<T, RecvError>> {
         if let Some(value) = self.buffer.pop_front() {
             // A slot is free: the longest-waiting sender's value moves in.
             if let Some(entry) = claim(&mut self.senders_waiting, mine) {
@@ -207,7 +213,11 @@ impl<T> State<T> {
 
     /// Sends without waiting: the value comes back if the send would block
     /// (`Full`) or the channel is closed.
-    pub(crate) fn try_send(&mut self, value: T, mine: Option<&Arc<Selector>>) -> Result<(), TrySendError<T>> {
+    pub(crate) fn try_send(
+        &mut self,
+        value: T,
+        mine: Option<&Arc<Selector>>,
+    ) -> Result<(), TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(value));
         }
@@ -239,8 +249,13 @@ impl<T> State<T> {
     }
 
     /// Removes the waiter of `selector` from `queue`.
-    pub(crate) fn leave(queue: &mut VecDeque<Entry<T>>, selector: &Arc<Selector>) -> Option<Entry<T>> {
-        let i = queue.iter().position(|e| Arc::ptr_eq(&e.selector, selector))?;
+    pub(crate) fn leave(
+        queue: &mut VecDeque<Entry<T>>,
+        selector: &Arc<Selector>,
+    ) -> Option<Entry<T>> {
+        let i = queue
+            .iter()
+            .position(|e| Arc::ptr_eq(&e.selector, selector))?;
         queue.remove(i)
     }
 }

@@ -174,7 +174,11 @@ fn arm_tick(tx: Sender<Instant>, period: Duration, at: Duration) {
         Box::new(move || {
             if tx.has_receivers() {
                 let _ = tx.try_send(Instant::now());
-                arm_tick(tx, period, at.saturating_add(period.max(Duration::from_nanos(1))));
+                arm_tick(
+                    tx,
+                    period,
+                    at.saturating_add(period.max(Duration::from_nanos(1))),
+                );
             }
         }),
     );
