@@ -11,6 +11,7 @@ use std::fmt;
 use std::panic::{self, Location};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, Thread};
+use std::time::Duration;
 
 use crate::object::Object;
 use crate::op::Op;
@@ -29,8 +30,12 @@ pub trait Executor: Sync {
 
     /// Announces a visible operation of the running task; under the checker
     /// this is a scheduling point.
-    fn operation(&self, op: Op, object: Option<&Object>, site: &'static Location<'static>)
-        -> Resume;
+    fn operation(
+        &self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+    ) -> Resume;
 
     /// Suspends the running task until another operation makes it ready.
     fn block(&self, blocked: &BlockedOn) -> Resume;
@@ -51,6 +56,18 @@ pub trait Executor: Sync {
 
     /// Reports a bug found by a primitive and ends the execution.
     fn fail(&self, failure: Failure) -> Resume;
+
+    /// The current time, as a duration since the executor's epoch; virtual
+    /// under the checker.
+    fn now(&self) -> Duration;
+
+    /// Arranges for `fire` to run once the time reaches `deadline`.
+    fn add_timer(&self, deadline: Duration, fire: Box<dyn FnOnce() + Send>);
+
+    /// Picks one of `options` possibilities (at least one) for a choice that
+    /// is not scheduling, such as which ready `select!` arm runs; the checker
+    /// explores every one.
+    fn choose(&self, options: usize) -> usize;
 }
 
 /// Identifies a task to the executor that runs it.
@@ -262,10 +279,58 @@ pub fn joined(task: u64) {
 pub fn fail(failure: Failure) -> ! {
     match executor() {
         Some(e) => {
+            let blocked = failure.blocked;
             e.fail(failure);
-            panic::resume_unwind(Box::new(Teardown))
+            if !thread::panicking() {
+                panic::resume_unwind(Box::new(Teardown));
+            }
+            // Already unwinding, inside a destructor: a second panic would
+            // abort the process. Wait for good instead; the checker abandons
+            // a task that blocks while its execution is torn down.
+            let blocked = blocked.unwrap_or(BlockedOn {
+                object: Object::task(u64::MAX, Location::caller()),
+                op: Op::Exit,
+                site: Location::caller(),
+            });
+            loop {
+                e.block(&blocked);
+            }
         }
         None => panic!("knot: {}", failure.message),
+    }
+}
+
+/// The current time as a duration since the executor's epoch: virtual time
+/// under the checker, the process's monotonic clock live.
+pub fn now() -> Duration {
+    match executor() {
+        Some(e) => e.now(),
+        None => crate::time::live::now(),
+    }
+}
+
+/// Runs `fire` once the time reaches `deadline` (see [`now`]).
+pub fn add_timer(deadline: Duration, fire: Box<dyn FnOnce() + Send>) {
+    match executor() {
+        Some(e) => e.add_timer(deadline, fire),
+        None => crate::time::live::add_timer(deadline, fire),
+    }
+}
+
+/// Picks one of `options` possibilities: uniformly at random live, and as a
+/// branch to explore under the checker.
+///
+/// # Panics
+///
+/// Panics if `options` is zero.
+pub fn choose(options: usize) -> usize {
+    assert!(options > 0, "knot: a choice needs at least one option");
+    if options == 1 {
+        return 0;
+    }
+    match executor() {
+        Some(e) => e.choose(options),
+        None => fastrand::usize(..options),
     }
 }
 

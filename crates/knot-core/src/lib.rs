@@ -26,10 +26,13 @@
 //! wg.wait();
 //! ```
 
+pub mod chan;
+pub mod context;
 pub mod executor;
 pub mod object;
 pub mod op;
 pub mod sync;
 pub mod task;
+pub mod time;
 
 mod waiters;

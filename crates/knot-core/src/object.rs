@@ -21,6 +21,12 @@ pub enum ObjectKind {
     WaitGroup,
     /// An atomic variable.
     Atomic,
+    /// A channel.
+    Channel,
+    /// A timer behind `sleep`.
+    Timer,
+    /// A context.
+    Context,
 }
 
 impl ObjectKind {
@@ -33,6 +39,9 @@ impl ObjectKind {
             ObjectKind::Condvar => "Condvar",
             ObjectKind::WaitGroup => "WaitGroup",
             ObjectKind::Atomic => "Atomic",
+            ObjectKind::Channel => "Chan",
+            ObjectKind::Timer => "Timer",
+            ObjectKind::Context => "Context",
         }
     }
 }
@@ -77,6 +86,17 @@ impl Object {
             id: executor::new_object_id(),
             kind,
             created: Location::caller(),
+        }
+    }
+
+    /// Gives a new object of `kind` an identity, with `created` as its
+    /// creation site (for constructors that take the site from their own
+    /// caller).
+    pub fn at(kind: ObjectKind, created: &'static Location<'static>) -> Object {
+        Object {
+            id: executor::new_object_id(),
+            kind,
+            created,
         }
     }
 

@@ -49,6 +49,24 @@ pub enum Op {
     Store,
     /// Reading and writing an atomic in one step.
     Rmw,
+    /// Sending on a channel.
+    Send,
+    /// Sending on a channel without waiting.
+    TrySend,
+    /// Receiving from a channel.
+    Recv,
+    /// Receiving from a channel without waiting.
+    TryRecv,
+    /// Closing a channel.
+    Close,
+    /// Waiting for the first of several channel operations.
+    Select,
+    /// Waiting for time to pass.
+    Sleep,
+    /// Cancelling a context.
+    Cancel,
+    /// A timer firing (virtual time passing, under the checker).
+    Fire,
 }
 
 impl Op {
@@ -76,6 +94,15 @@ impl Op {
             Op::Load => "load",
             Op::Store => "store",
             Op::Rmw => "read-modify-write",
+            Op::Send => "send",
+            Op::TrySend => "try_send",
+            Op::Recv => "recv",
+            Op::TryRecv => "try_recv",
+            Op::Close => "close",
+            Op::Select => "select",
+            Op::Sleep => "sleep",
+            Op::Cancel => "cancel",
+            Op::Fire => "timer fires",
         }
     }
 
@@ -99,6 +126,10 @@ impl Op {
                 | Op::Done
                 | Op::Store
                 | Op::Rmw
+                | Op::Send
+                | Op::TrySend
+                | Op::Close
+                | Op::Cancel
         )
     }
 }

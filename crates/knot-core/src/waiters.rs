@@ -22,7 +22,11 @@ impl<T> WaitList<T> {
 
     /// Adds `waker` with `data`, or updates its data if it waits already.
     pub(crate) fn register(&mut self, waker: &Waker, data: T) {
-        match self.entries.iter_mut().find(|(w, _)| w.key() == waker.key()) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(w, _)| w.key() == waker.key())
+        {
             Some(entry) => entry.1 = data,
             None => self.entries.push((waker.clone(), data)),
         }

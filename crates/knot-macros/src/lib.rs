@@ -30,6 +30,8 @@
 //! Depend on `knot` rather than on this crate directly: the generated code
 //! names `::knot` paths.
 
+mod select;
+
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::{Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, ReturnType, Type};
@@ -78,6 +80,29 @@ use syn::{Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, ReturnType, Typ
 /// written below `#[knot::test]` is kept and not duplicated (one written
 /// above it expands first, out of this attribute's sight, and would register
 /// the test twice).
+/// Waits for the first of several channel operations, like Go's `select`.
+///
+/// Used as `knot::select!` (through the `knot` crate, which re-exports it).
+/// Each arm is `recv(receiver) -> pattern => body`,
+/// `send(sender, value) -> pattern => body` or `default => body`. A `recv`
+/// arm's pattern binds `Result<T, RecvError>`, a `send` arm's binds
+/// `Result<(), SendError<T>>`. Without `default` the select waits until an
+/// arm can run; with it, `default` runs when none can run at once. When
+/// several arms are ready one is picked at random live, and the checker
+/// explores every pick. A timeout is a `recv` arm on `knot::time::after`.
+///
+/// ```ignore
+/// knot::select! {
+///     recv(jobs) -> job => handle(job?),
+///     recv(ctx.done()) -> _ => return Err(Cancelled),
+///     recv(knot::time::after(Duration::from_secs(1))) -> _ => return Err(TimedOut),
+/// }
+/// ```
+#[proc_macro]
+pub fn select(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    select::expand(input.into()).into()
+}
+
 #[proc_macro_attribute]
 pub fn test(
     args: proc_macro::TokenStream,

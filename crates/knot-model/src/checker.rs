@@ -347,14 +347,16 @@ impl Checker {
             })?;
         }
         if let Some(v) = env("KNOT_STRATEGY") {
-            config.strategy = v.parse().map_err(|e: crate::ParseStrategyError| Error::Env {
-                variable: "KNOT_STRATEGY",
-                value: v.clone(),
-                expected: e
-                    .to_string()
-                    .split_once("expected ")
-                    .map_or_else(String::new, |(_, rest)| rest.to_owned()),
-            })?;
+            config.strategy = v
+                .parse()
+                .map_err(|e: crate::ParseStrategyError| Error::Env {
+                    variable: "KNOT_STRATEGY",
+                    value: v.clone(),
+                    expected: e
+                        .to_string()
+                        .split_once("expected ")
+                        .map_or_else(String::new, |(_, rest)| rest.to_owned()),
+                })?;
         }
         if let Some(v) = env("KNOT_MAX_STEPS") {
             config.max_steps = parse_positive("KNOT_MAX_STEPS", &v)?;
@@ -375,23 +377,30 @@ impl Checker {
 /// A variable's value; unset and empty are the same, so `KNOT_SEED=` in a CI
 /// file means "the default".
 fn env(variable: &str) -> Option<String> {
-    std::env::var(variable).ok().filter(|v| !v.trim().is_empty())
+    std::env::var(variable)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 fn parse_u64(value: &str) -> Option<u64> {
     let value = value.trim().replace('_', "");
-    match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+    match value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => value.parse().ok(),
     }
 }
 
 fn parse_positive(variable: &'static str, value: &str) -> Result<u64, Error> {
-    parse_u64(value).filter(|n| *n > 0).ok_or_else(|| Error::Env {
-        variable,
-        value: value.to_owned(),
-        expected: String::from("a whole number of at least 1"),
-    })
+    parse_u64(value)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Error::Env {
+            variable,
+            value: value.to_owned(),
+            expected: String::from("a whole number of at least 1"),
+        })
 }
 
 #[cfg(test)]

@@ -11,17 +11,20 @@ use std::mem;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::thread;
+use std::time::Duration;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use knot_core::executor::{self, BlockedOn, Executor, Failure, FailureKind, Resume, TaskKey, Teardown};
+use knot_core::executor::{
+    self, BlockedOn, Executor, Failure, FailureKind, Resume, TaskKey, Teardown,
+};
 use knot_core::object::Object;
 use knot_core::op::Op;
 use knot_core::task::{self, JoinHandle, TaskConfig, TaskEnd, TaskId};
 
 use crate::panics;
 use crate::schedule::Schedule;
-use crate::strategy::Scheduler;
+use crate::strategy::{Scheduler, TIMER};
 use crate::trace::{Event, Trace};
 
 /// Stack size of a task that asks for none.
@@ -45,7 +48,10 @@ pub(crate) enum Suspend {
 pub(crate) enum State {
     Runnable,
     /// Waiting; `ready` once an operation made its wait end.
-    Blocked { on: BlockedOn, ready: bool },
+    Blocked {
+        on: BlockedOn,
+        ready: bool,
+    },
     Finished,
     Panicked,
 }
@@ -70,9 +76,14 @@ pub(crate) struct Slot {
 #[derive(Debug, Clone)]
 pub(crate) enum Finding {
     /// A primitive reported it while `task` ran.
-    Primitive { task: usize, failure: Failure },
+    Primitive {
+        task: usize,
+        failure: Failure,
+    },
     /// Main or a task nobody joined panicked.
-    Panic { task: usize },
+    Panic {
+        task: usize,
+    },
     /// Nothing can run and main has not returned.
     Deadlock,
     /// Main returned; these are blocked forever (leaks) or did work after
@@ -80,7 +91,9 @@ pub(crate) enum Finding {
     Leak(Vec<usize>),
     Unjoined(Vec<usize>),
     /// The execution ran past the step limit.
-    StepLimit { limit: u64 },
+    StepLimit {
+        limit: u64,
+    },
     /// A replayed schedule no longer fits the program.
     Diverged(String),
 }
@@ -105,6 +118,33 @@ pub(crate) struct Execution {
     runnable: Vec<usize>,
     stacks: Vec<DefaultStack>,
     stack_size: usize,
+    /// Virtual time.
+    now: Duration,
+    timers: Vec<PendingTimer>,
+    timer_seq: u64,
+    /// Whether a task's coroutine is running (rather than the scheduling
+    /// loop), so that it can be suspended.
+    in_task: bool,
+    /// Whether a timer's action is running: its channel operations are not
+    /// scheduling points.
+    firing: bool,
+}
+
+/// A timer that has not fired yet.
+struct PendingTimer {
+    deadline: Duration,
+    seq: u64,
+    fire: Box<dyn FnOnce() + Send>,
+}
+
+/// What runs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Task(usize),
+    /// The earliest timer fires first.
+    Timer,
+    /// Nothing can run (or a replay diverged).
+    Nothing,
 }
 
 thread_local! {
@@ -119,7 +159,9 @@ pub(crate) fn is_active() -> bool {
 fn with<R>(f: impl FnOnce(&mut Execution) -> R) -> R {
     EXECUTION.with(|e| {
         let mut guard = e.borrow_mut();
-        f(guard.as_mut().expect("knot: no checker execution on this thread"))
+        f(guard
+            .as_mut()
+            .expect("knot: no checker execution on this thread"))
     })
 }
 
@@ -140,7 +182,10 @@ impl Session {
     pub(crate) fn start(scheduler: Box<dyn Scheduler>, max_steps: u64) -> Session {
         EXECUTION.with(|e| {
             let mut slot = e.borrow_mut();
-            assert!(slot.is_none(), "knot: a check cannot run inside another check");
+            assert!(
+                slot.is_none(),
+                "knot: a check cannot run inside another check"
+            );
             *slot = Some(Execution {
                 tasks: Vec::new(),
                 live: 0,
@@ -159,6 +204,11 @@ impl Session {
                 runnable: Vec::new(),
                 stacks: Vec::new(),
                 stack_size: DEFAULT_STACK_SIZE,
+                now: Duration::ZERO,
+                timers: Vec::new(),
+                timer_seq: 0,
+                in_task: false,
+                firing: false,
             });
         });
         Session {
@@ -170,7 +220,11 @@ impl Session {
     /// Runs one execution of `main` to its end, lets `inspect` read its
     /// final state (before teardown releases what tasks hold), and tears it
     /// down.
-    pub(crate) fn execute<R>(&self, main: &Rc<dyn Fn()>, inspect: impl FnOnce(&Execution) -> R) -> R {
+    pub(crate) fn execute<R>(
+        &self,
+        main: &Rc<dyn Fn()>,
+        inspect: impl FnOnce(&Execution) -> R,
+    ) -> R {
         let main = Rc::clone(main);
         let coroutine = with(|ex| {
             ex.reset();
@@ -178,8 +232,11 @@ impl Session {
             ex.take_stack(None)
         })
         .map(|stack| {
-            Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, _| {
+            Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, input| {
                 register(yielder);
+                if input == Resume::Teardown {
+                    return never_started(main);
+                }
                 match panic::catch_unwind(AssertUnwindSafe(|| main())) {
                     Ok(()) => TaskEnd::Returned,
                     Err(payload) if payload.is::<Teardown>() => TaskEnd::TornDown,
@@ -218,7 +275,11 @@ impl std::fmt::Debug for Session {
 }
 
 /// Starts a task in the running execution.
-pub(crate) fn spawn<F, T>(config: TaskConfig, f: F, site: &'static Location<'static>) -> JoinHandle<T>
+pub(crate) fn spawn<F, T>(
+    config: TaskConfig,
+    f: F,
+    site: &'static Location<'static>,
+) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -231,12 +292,25 @@ where
     });
     let stack = stack.unwrap_or_else(|e| panic!("knot: cannot allocate a task stack: {e}"));
     let (handle, completion) = task::result_slot(TaskId::new(id as u64), site);
-    let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, _| {
-        register(yielder);
-        task::run_task(f, completion)
-    });
+    let coroutine =
+        Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, input| {
+            register(yielder);
+            if input == Resume::Teardown {
+                return never_started((f, completion));
+            }
+            task::run_task(f, completion)
+        });
     with(|ex| ex.tasks[id].coroutine = Some(coroutine));
     handle
+}
+
+/// Ends a task that never ran, dropping what its closure captured inside
+/// its own coroutine, where knot operations in destructors are safe.
+fn never_started<C>(captured: C) -> TaskEnd {
+    // A destructor that fails a check during teardown unwinds with the
+    // teardown payload; there is nothing left to report.
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(captured)));
+    TaskEnd::TornDown
 }
 
 /// Remembers the running coroutine's yielder so that operations deep in its
@@ -250,7 +324,13 @@ fn register(yielder: &Yielder<Resume, Suspend>) {
 
 /// Gives control back to the scheduling loop.
 fn suspend(why: Suspend) -> Resume {
-    let yielder = with(|ex| ex.tasks[ex.current].yielder);
+    let yielder = with(|ex| {
+        assert!(
+            ex.in_task,
+            "knot: a task operation wants to wait outside any task of the checker"
+        );
+        ex.tasks[ex.current].yielder
+    });
     // SAFETY: `register` stored this pointer when the running coroutine
     // started, from the `&Yielder` its body received. That body is still on
     // the stack beneath this call (we are running inside it), so the yielder
@@ -265,32 +345,42 @@ fn run_loop() {
         let task = match next.take() {
             Some(task) => task,
             None => match with(|ex| ex.pick(None)) {
-                Some(task) => task,
-                None => break,
+                Next::Task(task) => task,
+                Next::Timer => {
+                    if fire_timer() {
+                        return;
+                    }
+                    continue;
+                }
+                Next::Nothing => break,
             },
         };
         let mut coroutine = with(|ex| {
             ex.current = task;
+            ex.in_task = true;
             let slot = &mut ex.tasks[task];
             slot.state = State::Runnable;
             slot.coroutine.take()
         })
         .expect("knot: a runnable task has no coroutine");
         let result = coroutine.resume(Resume::Run);
-        let stop = with(|ex| match result {
-            CoroutineResult::Yield(why) => {
-                ex.tasks[task].coroutine = Some(coroutine);
-                match why {
-                    Suspend::Switch(to) => next = Some(to),
-                    Suspend::Block => {}
-                    Suspend::Abort => return true,
+        let stop = with(|ex| {
+            ex.in_task = false;
+            match result {
+                CoroutineResult::Yield(why) => {
+                    ex.tasks[task].coroutine = Some(coroutine);
+                    match why {
+                        Suspend::Switch(to) => next = Some(to),
+                        Suspend::Block => {}
+                        Suspend::Abort => return true,
+                    }
+                    false
                 }
-                false
-            }
-            CoroutineResult::Return(end) => {
-                ex.stacks.push(coroutine.into_stack());
-                ex.finish(task, end);
-                ex.finding.is_some()
+                CoroutineResult::Return(end) => {
+                    ex.stacks.push(coroutine.into_stack());
+                    ex.finish(task, end);
+                    ex.finding.is_some()
+                }
             }
         });
         if stop {
@@ -300,36 +390,71 @@ fn run_loop() {
     with(Execution::judge_end);
 }
 
+/// Fires the earliest pending timer; returns true if that ran past the step
+/// limit.
+fn fire_timer() -> bool {
+    let fire = with(|ex| {
+        ex.steps += 1;
+        if ex.steps > ex.max_steps {
+            ex.finding = Some(Finding::StepLimit {
+                limit: ex.max_steps,
+            });
+            return None;
+        }
+        let earliest =
+            (0..ex.timers.len()).min_by_key(|&i| (ex.timers[i].deadline, ex.timers[i].seq))?;
+        let timer = ex.timers.swap_remove(earliest);
+        ex.now = ex.now.max(timer.deadline);
+        ex.firing = true;
+        Some(timer.fire)
+    });
+    let Some(fire) = fire else {
+        return true;
+    };
+    fire();
+    with(|ex| {
+        ex.firing = false;
+        ex.events += 1;
+        let step = ex.events;
+        let task = ex.current;
+        ex.trace.push(Event {
+            step,
+            task,
+            op: Op::Fire,
+            object: None,
+            site: None,
+        });
+    });
+    false
+}
+
 /// Ends every task that is still suspended, unwinding its stack while knot
-/// operations do nothing.
+/// operations do nothing, then drops the timers that did not fire.
 fn teardown() {
     with(|ex| ex.teardown = true);
     let mut task = 0;
-    while let Some(coroutine) = with(|ex| {
-        let coroutine = ex.tasks.get_mut(task).map(|s| s.coroutine.take());
-        ex.current = task;
-        coroutine
-    }) {
+    while task < with(|ex| ex.live) {
+        let coroutine = with(|ex| {
+            ex.current = task;
+            ex.in_task = true;
+            ex.tasks[task].coroutine.take()
+        });
         if let Some(mut coroutine) = coroutine {
-            if coroutine.started() {
-                match coroutine.resume(Resume::Teardown) {
-                    CoroutineResult::Return(_) => with(|ex| ex.stacks.push(coroutine.into_stack())),
-                    // A destructor blocked during teardown. Its coroutine can
-                    // neither finish nor be dropped (dropping would unwind it
-                    // once more), so it is abandoned with its stack.
-                    CoroutineResult::Yield(_) => mem::forget(coroutine),
-                }
-            } else {
-                // Never started: dropping only drops its closure.
-                coroutine.force_unwind();
-                with(|ex| ex.stacks.push(coroutine.into_stack()));
+            // A task that never started drops its closure in its own
+            // coroutine; one that is suspended unwinds from where it waits.
+            match coroutine.resume(Resume::Teardown) {
+                CoroutineResult::Return(_) => with(|ex| ex.stacks.push(coroutine.into_stack())),
+                // A destructor blocked during teardown. Its coroutine can
+                // neither finish nor be dropped (dropping would unwind it
+                // once more), so it is abandoned with its stack.
+                CoroutineResult::Yield(_) => mem::forget(coroutine),
             }
         }
+        with(|ex| ex.in_task = false);
         task += 1;
-        if task >= with(|ex| ex.live) {
-            break;
-        }
     }
+    let timers = with(|ex| mem::take(&mut ex.timers));
+    drop(timers);
     with(|ex| ex.teardown = false);
 }
 
@@ -344,6 +469,8 @@ impl Execution {
         self.finding = None;
         self.next_object = 0;
         self.trace.clear();
+        self.now = Duration::ZERO;
+        self.timer_seq = 0;
         self.schedule.steps = 0;
         self.schedule.choices.clear();
         self.scheduler.begin();
@@ -398,7 +525,7 @@ impl Execution {
             task,
             op,
             object: object.copied(),
-            site,
+            site: Some(site),
         });
         let slot = &mut self.tasks[task];
         if self.main_returned && op.has_effect() && !slot.daemon && slot.late_effect.is_none() {
@@ -406,38 +533,67 @@ impl Execution {
         }
     }
 
-    /// Chooses the next task among those that can run; `current` is the
-    /// task at a scheduling point, which may go on.
-    fn pick(&mut self, current: Option<usize>) -> Option<usize> {
+    /// Chooses what runs next: a task that can run, or the earliest timer.
+    /// `current` is the task at a scheduling point, which may go on.
+    fn pick(&mut self, current: Option<usize>) -> Next {
+        if self.finding.is_some() {
+            return Next::Nothing;
+        }
         self.runnable.clear();
         for (i, slot) in self.tasks[..self.live].iter().enumerate() {
-            if matches!(slot.state, State::Runnable | State::Blocked { ready: true, .. }) {
+            if matches!(
+                slot.state,
+                State::Runnable | State::Blocked { ready: true, .. }
+            ) {
                 self.runnable.push(i);
             }
         }
-        match self.runnable.len() {
-            0 => None,
-            1 => Some(self.runnable[0]),
-            _ => {
-                let chosen = self.scheduler.choose(&self.runnable, current, self.steps);
-                match chosen {
-                    Some(task) => {
-                        self.schedule.choices.push(task as u32);
-                        Some(task)
-                    }
-                    None => {
-                        self.finding = Some(Finding::Diverged(format!(
-                            "at step {}, choice {}: the schedule names a task that cannot run \
-                             (runnable: {:?})",
-                            self.steps,
-                            self.schedule.choices.len() + 1,
-                            self.runnable
-                        )));
-                        None
-                    }
-                }
-            }
+        if !self.timers.is_empty() {
+            self.runnable.push(TIMER);
         }
+        let chosen = match self.runnable.len() {
+            0 => return Next::Nothing,
+            1 => self.runnable[0],
+            _ => match self.scheduler.choose(&self.runnable, current, self.steps) {
+                Some(choice) => {
+                    self.schedule.choices.push(if choice == TIMER {
+                        crate::schedule::TIMER
+                    } else {
+                        choice as u32
+                    });
+                    choice
+                }
+                None => {
+                    self.diverged("the schedule names a task that cannot run");
+                    return Next::Nothing;
+                }
+            },
+        };
+        if chosen == TIMER {
+            Next::Timer
+        } else {
+            Next::Task(chosen)
+        }
+    }
+
+    fn diverged(&mut self, what: &str) {
+        let runnable: Vec<String> = self
+            .runnable
+            .iter()
+            .map(|&t| {
+                if t == TIMER {
+                    String::from("t")
+                } else {
+                    t.to_string()
+                }
+            })
+            .collect();
+        self.finding = Some(Finding::Diverged(format!(
+            "at step {}, choice {}: {what} (the options were: {})",
+            self.steps,
+            self.schedule.choices.len() + 1,
+            runnable.join(", ")
+        )));
     }
 
     fn finish(&mut self, task: usize, end: TaskEnd) {
@@ -508,37 +664,55 @@ impl Executor for Model {
         })
     }
 
-    fn operation(&self, op: Op, object: Option<&Object>, site: &'static Location<'static>) -> Resume {
-        let why = with(|ex| {
-            if ex.teardown || thread::panicking() {
-                return Some(None);
+    fn operation(
+        &self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+    ) -> Resume {
+        loop {
+            let next = with(|ex| {
+                if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
+                    // Not an event: nothing is recorded or scheduled.
+                    return None;
+                }
+                ex.steps += 1;
+                if ex.steps > ex.max_steps {
+                    ex.finding = Some(Finding::StepLimit {
+                        limit: ex.max_steps,
+                    });
+                    return Some(Some(Suspend::Abort));
+                }
+                let task = ex.current;
+                Some(match ex.pick(Some(task)) {
+                    Next::Task(next) if next == task => None,
+                    Next::Task(next) => Some(Suspend::Switch(next)),
+                    Next::Timer => Some(Suspend::Block),
+                    Next::Nothing => Some(Suspend::Abort),
+                })
+            });
+            let resume = match next {
+                None => return Resume::Run,
+                // Time passes while the task works: fire the timer, then
+                // decide again.
+                Some(Some(Suspend::Block)) => {
+                    if fire_timer() {
+                        suspend(Suspend::Abort)
+                    } else {
+                        with(|ex| ex.steps -= 1);
+                        continue;
+                    }
+                }
+                Some(None) => Resume::Run,
+                Some(Some(why)) => suspend(why),
+            };
+            if resume == Resume::Run {
+                // Recorded when the task goes ahead, not when it asked:
+                // other tasks may have run in between.
+                with(|ex| ex.record(op, object, site));
             }
-            ex.steps += 1;
-            if ex.steps > ex.max_steps {
-                ex.finding = Some(Finding::StepLimit {
-                    limit: ex.max_steps,
-                });
-                return Some(Some(Suspend::Abort));
-            }
-            let task = ex.current;
-            match ex.pick(Some(task)) {
-                Some(next) if next == task => None,
-                Some(next) => Some(Some(Suspend::Switch(next))),
-                None => Some(Some(Suspend::Abort)),
-            }
-        });
-        let resume = match why {
-            // Torn down or unwinding: the operation is not an event.
-            Some(None) => return Resume::Run,
-            None => Resume::Run,
-            Some(Some(why)) => suspend(why),
-        };
-        if resume == Resume::Run {
-            // Recorded when the task goes ahead, not when it asked: other
-            // tasks may have run in between.
-            with(|ex| ex.record(op, object, site));
+            return resume;
         }
-        resume
     }
 
     fn block(&self, blocked: &BlockedOn) -> Resume {
@@ -590,6 +764,48 @@ impl Executor for Model {
                 slot.joined = true;
             }
         });
+    }
+
+    fn now(&self) -> Duration {
+        with(|ex| ex.now)
+    }
+
+    fn add_timer(&self, deadline: Duration, fire: Box<dyn FnOnce() + Send>) {
+        let dropped = with(|ex| {
+            if ex.teardown {
+                return Some(fire);
+            }
+            ex.timer_seq += 1;
+            let seq = ex.timer_seq;
+            ex.timers.push(PendingTimer {
+                deadline,
+                seq,
+                fire,
+            });
+            None
+        });
+        // Dropped outside the state: its captures may run knot code.
+        drop(dropped);
+    }
+
+    fn choose(&self, options: usize) -> usize {
+        with(|ex| {
+            if ex.teardown || ex.firing || ex.finding.is_some() {
+                return 0;
+            }
+            match ex.scheduler.choose_index(options) {
+                Some(choice) => {
+                    ex.schedule.choices.push(choice as u32);
+                    choice
+                }
+                None => {
+                    ex.runnable.clear();
+                    ex.runnable.extend(0..options);
+                    ex.diverged("the schedule picks a select arm that is not ready");
+                    0
+                }
+            }
+        })
     }
 
     fn fail(&self, failure: Failure) -> Resume {

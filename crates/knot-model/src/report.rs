@@ -12,7 +12,12 @@ use knot_report::{
 use crate::execution::{Execution, Finding, State};
 
 /// Builds the report of `finding` from the execution that produced it.
-pub(crate) fn build(ex: &Execution, finding: &Finding, search: SearchInfo, test: Option<String>) -> Report {
+pub(crate) fn build(
+    ex: &Execution,
+    finding: &Finding,
+    search: SearchInfo,
+    test: Option<String>,
+) -> Report {
     let tasks = &ex.tasks[..ex.live];
     let name = |t: usize| task_name(ex, t);
     let edges = wait_edges(ex);
@@ -30,7 +35,10 @@ pub(crate) fn build(ex: &Execution, finding: &Finding, search: SearchInfo, test:
             let message = if *task == 0 {
                 format!("main panicked: {what}")
             } else {
-                format!("task {task} \"{}\" panicked and nobody joined it: {what}", name(*task))
+                format!(
+                    "task {task} \"{}\" panicked and nobody joined it: {what}",
+                    name(*task)
+                )
             };
             (ReportKind::Panic, message, vec![*task])
         }
@@ -125,7 +133,7 @@ pub(crate) fn build(ex: &Execution, finding: &Finding, search: SearchInfo, test:
             task: e.task as u64,
             operation: e.op.name().to_owned(),
             object: e.object.as_ref().map(object),
-            site: Some(site(e.site)),
+            site: e.site.map(site),
         })
         .collect();
     report

@@ -2,15 +2,19 @@
 //! that they replay exactly.
 //!
 //! The form is `1:STEPS:CHOICES`: the format version, the number of steps
-//! the execution took, and the task chosen at every point where more than one
-//! could run, as decimal numbers separated by `.`, where `N*K` stands for `K`
-//! choices of `N` in a row. Points with a single runnable task are not
+//! the execution took, and the choice made at every point where there was
+//! more than one option (the task to run, `t` for "the earliest timer fires
+//! now", or the index of a ready `select!` arm), separated by `.`, where
+//! `N*K` stands for `K` choices of `N` in a row. Points with a single runnable task are not
 //! written: replaying the same program reaches them by itself.
 
 use std::fmt;
 
 /// The schedule format this version of knot writes and reads.
 pub(crate) const VERSION: u32 = 1;
+
+/// How a timer firing is written among the choices.
+pub(crate) const TIMER: u32 = u32::MAX;
 
 /// More choices than any execution the checker would run; a bound that keeps
 /// a hostile schedule string from exhausting memory.
@@ -46,7 +50,8 @@ impl Schedule {
         let fail = |message: String| ScheduleError { message };
         let text = text.trim();
         let mut parts = text.splitn(3, ':');
-        let (Some(version), Some(steps), Some(choices)) = (parts.next(), parts.next(), parts.next())
+        let (Some(version), Some(steps), Some(choices)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(fail(format!(
                 "`{text}` is not a schedule: expected three parts separated by `:`"
@@ -70,14 +75,25 @@ impl Schedule {
                 Some((value, count)) => (value, count),
                 None => (token, "1"),
             };
-            let value = value
-                .parse::<u32>()
-                .map_err(|_| fail(format!("`{token}` is not a choice: expected N or N*K")))?;
+            let value = match value {
+                "t" => TIMER,
+                value => value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|v| *v != TIMER)
+                    .ok_or_else(|| {
+                        fail(format!("`{token}` is not a choice: expected N, t or N*K"))
+                    })?,
+            };
             let count = count
                 .parse::<usize>()
                 .ok()
                 .filter(|c| *c > 0 && *c as u64 <= steps.max(1))
-                .ok_or_else(|| fail(format!("`{token}` repeats a choice an invalid number of times")))?;
+                .ok_or_else(|| {
+                    fail(format!(
+                        "`{token}` repeats a choice an invalid number of times"
+                    ))
+                })?;
             if out.len() + count > MAX_CHOICES {
                 return Err(fail(format!(
                     "the schedule has more than {MAX_CHOICES} choices"
@@ -109,10 +125,13 @@ impl fmt::Display for Schedule {
                 f.write_str(".")?;
             }
             first = false;
-            if run > 1 {
-                write!(f, "{value}*{run}")?;
+            if value == TIMER {
+                f.write_str("t")?;
             } else {
                 write!(f, "{value}")?;
+            }
+            if run > 1 {
+                write!(f, "*{run}")?;
             }
             rest = &rest[run..];
         }
@@ -128,9 +147,9 @@ mod tests {
     fn round_trips_with_runs() {
         let s = Schedule {
             steps: 12,
-            choices: vec![0, 1, 1, 1, 2, 0],
+            choices: vec![0, 1, 1, 1, 2, 0, TIMER, TIMER],
         };
-        assert_eq!(s.to_string(), "1:12:0.1*3.2.0");
+        assert_eq!(s.to_string(), "1:12:0.1*3.2.0.t*2");
         assert_eq!(Schedule::parse(&s.to_string()).unwrap(), s);
     }
 
@@ -147,8 +166,17 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bad in [
-            "", "hello", "1:x:0", "2:3:0", "1:3:a", "1:3:1*0", "1:2:0.0.0", "1:3:1*999999999999",
-            "::", "1:3:*", "1:18446744073709551615:0*18446744073709551615",
+            "",
+            "hello",
+            "1:x:0",
+            "2:3:0",
+            "1:3:a",
+            "1:3:1*0",
+            "1:2:0.0.0",
+            "1:3:1*999999999999",
+            "::",
+            "1:3:*",
+            "1:18446744073709551615:0*18446744073709551615",
         ] {
             let err = Schedule::parse(bad).expect_err(bad);
             assert!(err.to_string().contains("schedule looks like"), "{err}");

@@ -16,7 +16,8 @@ pub(crate) struct Event {
     pub(crate) task: usize,
     pub(crate) op: Op,
     pub(crate) object: Option<Object>,
-    pub(crate) site: &'static Location<'static>,
+    /// Where the operation was called; `None` for a timer firing.
+    pub(crate) site: Option<&'static Location<'static>>,
 }
 
 /// The latest [`CAPACITY`] events.
@@ -59,7 +60,7 @@ mod tests {
             task: 0,
             op: Op::Yield,
             object: None,
-            site: Location::caller(),
+            site: Some(Location::caller()),
         }
     }
 

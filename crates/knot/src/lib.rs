@@ -1,9 +1,11 @@
 //! Goroutine-style concurrency for Rust, with a concurrency bug detector
 //! built in.
 //!
-//! Write tasks ([`spawn`], [`go`]) and synchronise them with the primitives
-//! in [`sync`]: `Mutex`, `RwLock`, `Condvar`, `WaitGroup` and atomics. Run
-//! the same code two ways:
+//! Write tasks ([`spawn`], [`go`]), connect them with channels ([`chan`],
+//! [`select!`]), bound their work with a [`context::Context`] and
+//! [`time`]outs, and synchronise them with the primitives in [`sync`]:
+//! `Mutex`, `RwLock`, `Condvar`, `WaitGroup` and atomics. Run the same code
+//! two ways:
 //!
 //! - **live**, where tasks run concurrently for real;
 //! - **under the checker** ([`check`], [`Checker`], `#[knot::test]`), where a
@@ -56,7 +58,7 @@
 
 pub mod task;
 
-pub use knot_macros::test;
+pub use knot_macros::{select, test};
 pub use knot_model::{
     check, Checker, Error, Outcome, ParseStrategyError, ScheduleError, Strategy,
     DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
@@ -67,6 +69,42 @@ pub use task::{go, spawn, yield_now, JoinError, JoinHandle, TaskId};
 /// Synchronisation primitives that work under the checker and live alike.
 pub mod sync {
     pub use knot_core::sync::*;
+}
+
+/// Channels with close, and the machinery of [`select!`](crate::select).
+///
+/// See [`bounded`](chan::bounded) and [`unbounded`](chan::unbounded).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let (tx, rx) = knot::chan::bounded::<u32>(0);
+/// let worker = knot::spawn(move || tx.send(42));
+/// knot::select! {
+///     recv(rx) -> reply => assert_eq!(reply, Ok(42)),
+///     recv(knot::time::after(Duration::from_secs(5))) -> _ => panic!("too slow"),
+/// }
+/// worker.join().unwrap().unwrap();
+/// ```
+pub mod chan {
+    pub use knot_core::chan::*;
+}
+
+/// Cancellation and deadlines, like Go's `context` package.
+pub mod context {
+    pub use knot_core::context::*;
+}
+
+/// Time on the executor's clock: `sleep`, `after`, `tick` and `Instant`,
+/// virtual under the checker.
+pub mod time {
+    pub use knot_core::time::*;
+}
+
+/// What the macros expand to; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use knot_core::op::Op;
 }
 
 /// The report model and its renderings: what a finding says, as data.

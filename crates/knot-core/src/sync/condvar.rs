@@ -62,7 +62,6 @@ impl Condvar {
         self.wait_at(guard, Location::caller())
     }
 
-
     /// Waits while `condition` holds, re-checking it after every wake-up.
     ///
     /// ```

@@ -59,6 +59,9 @@ pub struct Mutex<T: ?Sized> {
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
     data: StdMutexGuard<'a, T>,
+    // Where the lock was taken: a guard's drop has no useful call site of
+    // its own, so the unlock event points at the lock it ends.
+    site: &'static Location<'static>,
 }
 
 #[derive(Debug)]
@@ -89,7 +92,9 @@ impl<T> Mutex<T> {
     /// assert_eq!(m.into_inner(), 5);
     /// ```
     pub fn into_inner(self) -> T {
-        self.data.into_inner().unwrap_or_else(PoisonError::into_inner)
+        self.data
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -134,7 +139,7 @@ impl<T: ?Sized> Mutex<T> {
         st.holder = Some(me);
         st.waiters.refresh(|_| false);
         drop(st);
-        Some(self.guard())
+        Some(self.guard(Location::caller()))
     }
 
     /// Returns a mutable reference to the data; no locking is needed since
@@ -181,14 +186,15 @@ impl<T: ?Sized> Mutex<T> {
                 }
             }
         }
-        self.guard()
+        self.guard(site)
     }
 
-    fn guard(&self) -> MutexGuard<'_, T> {
+    fn guard(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
         executor::acquired(&self.object);
         MutexGuard {
             mutex: self,
             data: self.data.lock().unwrap_or_else(PoisonError::into_inner),
+            site,
         }
     }
 
@@ -233,9 +239,8 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    #[track_caller]
     fn drop(&mut self) {
-        self.mutex.unlock(Location::caller());
+        self.mutex.unlock(self.site);
     }
 }
 

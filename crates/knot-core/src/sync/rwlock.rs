@@ -46,6 +46,8 @@ pub struct RwLock<T: ?Sized> {
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     data: StdReadGuard<'a, T>,
+    // Where the lock was taken; the release event points there.
+    site: &'static Location<'static>,
 }
 
 /// Exclusive access to the data of an [`RwLock`]; releases it when dropped.
@@ -53,6 +55,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     data: StdWriteGuard<'a, T>,
+    site: &'static Location<'static>,
 }
 
 #[derive(Debug)]
@@ -111,7 +114,9 @@ impl<T> RwLock<T> {
     /// assert_eq!(knot_core::sync::RwLock::new(3).into_inner(), 3);
     /// ```
     pub fn into_inner(self) -> T {
-        self.data.into_inner().unwrap_or_else(PoisonError::into_inner)
+        self.data
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -131,6 +136,7 @@ impl<T: ?Sized> RwLock<T> {
         RwLockReadGuard {
             lock: self,
             data: self.data.read().unwrap_or_else(PoisonError::into_inner),
+            site,
         }
     }
 
@@ -148,6 +154,7 @@ impl<T: ?Sized> RwLock<T> {
         RwLockWriteGuard {
             lock: self,
             data: self.data.write().unwrap_or_else(PoisonError::into_inner),
+            site,
         }
     }
 
@@ -169,6 +176,7 @@ impl<T: ?Sized> RwLock<T> {
         Some(RwLockReadGuard {
             lock: self,
             data: self.data.read().unwrap_or_else(PoisonError::into_inner),
+            site: Location::caller(),
         })
     }
 
@@ -190,6 +198,7 @@ impl<T: ?Sized> RwLock<T> {
         Some(RwLockWriteGuard {
             lock: self,
             data: self.data.write().unwrap_or_else(PoisonError::into_inner),
+            site: Location::caller(),
         })
     }
 
@@ -222,8 +231,8 @@ impl<T: ?Sized> RwLock<T> {
         };
         loop {
             let mut st = state(&self.state);
-            let held_by_me =
-                st.writer == Some(me.key()) || (want == Want::Write && st.readers.contains(&me.key()));
+            let held_by_me = st.writer == Some(me.key())
+                || (want == Want::Write && st.readers.contains(&me.key()));
             if held_by_me {
                 drop(st);
                 executor::fail(Failure {
@@ -308,16 +317,14 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
-    #[track_caller]
     fn drop(&mut self) {
-        self.lock.release(Op::ReadUnlock, Location::caller());
+        self.lock.release(Op::ReadUnlock, self.site);
     }
 }
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    #[track_caller]
     fn drop(&mut self) {
-        self.lock.release(Op::WriteUnlock, Location::caller());
+        self.lock.release(Op::WriteUnlock, self.site);
     }
 }
 

@@ -90,6 +90,9 @@ impl fmt::Display for Strategy {
     }
 }
 
+/// The candidate that stands for firing the earliest pending timer.
+pub(crate) const TIMER: usize = usize::MAX;
+
 /// What a scheduler decides at each point where more than one task can run.
 pub(crate) trait Scheduler {
     /// A new execution starts.
@@ -98,10 +101,15 @@ pub(crate) trait Scheduler {
     /// Task `task` was created (main is task 0).
     fn spawned(&mut self, _task: usize) {}
 
-    /// Picks one of `runnable` (sorted, at least two), or `None` when a
-    /// replay no longer fits the program. `current` is the task that reached
-    /// the scheduling point, if it can go on; `step` counts scheduling points.
+    /// Picks one of `runnable` (sorted, at least two; [`TIMER`] stands for
+    /// "the earliest timer fires now"), or `None` when a replay no longer
+    /// fits the program. `current` is the task that reached the scheduling
+    /// point, if it can go on; `step` counts scheduling points.
     fn choose(&mut self, runnable: &[usize], current: Option<usize>, step: u64) -> Option<usize>;
+
+    /// Picks one of `options` (at least two) for a choice that is not
+    /// scheduling, such as which ready `select!` arm runs.
+    fn choose_index(&mut self, options: usize) -> Option<usize>;
 
     /// The execution ended after `steps` scheduling points.
     fn end(&mut self, _steps: u64) {}

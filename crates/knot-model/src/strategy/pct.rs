@@ -15,6 +15,8 @@ pub(crate) struct Pct {
     priorities: Vec<u64>,
     change_points: Vec<u64>,
     longest: u64,
+    // Firing a timer competes with the tasks like one more task.
+    timer: u64,
 }
 
 impl Pct {
@@ -25,6 +27,7 @@ impl Pct {
             priorities: Vec::new(),
             change_points: Vec::new(),
             longest: 16,
+            timer: 0,
         }
     }
 }
@@ -36,6 +39,7 @@ impl Scheduler for Pct {
         for _ in 1..self.depth {
             self.change_points.push(self.rng.u64(1..=self.longest));
         }
+        self.timer = self.rng.u64(self.depth as u64..u64::MAX);
     }
 
     fn spawned(&mut self, task: usize) {
@@ -52,10 +56,17 @@ impl Scheduler for Pct {
                 self.priorities[current] = (self.depth - 1 - i) as u64;
             }
         }
-        runnable
-            .iter()
-            .copied()
-            .max_by_key(|task| self.priorities.get(*task).copied().unwrap_or(0))
+        runnable.iter().copied().max_by_key(|&task| {
+            if task == super::TIMER {
+                self.timer
+            } else {
+                self.priorities.get(task).copied().unwrap_or(0)
+            }
+        })
+    }
+
+    fn choose_index(&mut self, options: usize) -> Option<usize> {
+        Some(self.rng.usize(..options))
     }
 
     fn end(&mut self, steps: u64) {

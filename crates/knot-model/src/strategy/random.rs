@@ -19,4 +19,8 @@ impl Scheduler for RandomWalk {
     fn choose(&mut self, runnable: &[usize], _current: Option<usize>, _step: u64) -> Option<usize> {
         Some(runnable[self.rng.usize(..runnable.len())])
     }
+
+    fn choose_index(&mut self, options: usize) -> Option<usize> {
+        Some(self.rng.usize(..options))
+    }
 }

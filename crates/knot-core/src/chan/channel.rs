@@ -1,0 +1,556 @@
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
+use std::time::Duration;
+
+use super::error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use super::select::{select, RecvArm, SendArm};
+use crate::executor::{self, Failure, FailureKind, Waker};
+use crate::object::{Object, ObjectKind};
+use crate::op::Op;
+
+/// Creates a channel that buffers up to `capacity` values; with a capacity of
+/// zero every send waits for a receiver to take the value.
+///
+/// The caller is remembered as the channel's creation site for reports.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = knot_core::chan::bounded(1);
+/// tx.send("hello").unwrap();
+/// assert_eq!(rx.recv(), Ok("hello"));
+/// ```
+#[track_caller]
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    channel(capacity, Location::caller())
+}
+
+/// Creates a channel whose senders never wait.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = knot_core::chan::unbounded();
+/// for i in 0..100 {
+///     tx.send(i).unwrap();
+/// }
+/// assert_eq!(rx.try_iter().count(), 100);
+/// ```
+#[track_caller]
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    channel(usize::MAX, Location::caller())
+}
+
+pub(crate) fn channel<T>(
+    capacity: usize,
+    site: &'static Location<'static>,
+) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan {
+        object: Object::at(ObjectKind::Channel, site),
+        state: StdMutex::new(State {
+            capacity,
+            buffer: VecDeque::new(),
+            closed: false,
+            senders: 1,
+            receivers: 1,
+            senders_waiting: VecDeque::new(),
+            receivers_waiting: VecDeque::new(),
+        }),
+    });
+    (
+        Sender {
+            chan: Arc::clone(&chan),
+        },
+        Receiver { chan },
+    )
+}
+
+/// The sending end of a channel; clones share the channel.
+///
+/// When the last sender is dropped the channel closes.
+pub struct Sender<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+}
+
+/// The receiving end of a channel; clones share the channel, and each value
+/// goes to exactly one receiver.
+pub struct Receiver<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+}
+
+pub(crate) struct Chan<T> {
+    pub(crate) object: Object,
+    state: StdMutex<State<T>>,
+}
+
+/// A task waiting on a channel, possibly as one arm of a `select!`.
+pub(crate) struct Entry<T> {
+    pub(crate) selector: Arc<Selector>,
+    pub(crate) arm: usize,
+    pub(crate) waker: Waker,
+    /// A waiting sender's value until a receiver takes it; a waiting
+    /// receiver's value once a sender delivers it.
+    pub(crate) value: Option<T>,
+}
+
+pub(crate) struct State<T> {
+    capacity: usize,
+    buffer: VecDeque<T>,
+    closed: bool,
+    senders: usize,
+    receivers: usize,
+    pub(crate) senders_waiting: VecDeque<Entry<T>>,
+    pub(crate) receivers_waiting: VecDeque<Entry<T>>,
+}
+
+/// Decides which arm of a waiting `select!` (or plain send or receive) ran.
+///
+/// Firing is a compare-and-swap, so at most one operation completes for each
+/// wait. Every firing happens under [`protocol`], so a selector never fires
+/// while its owner is still deciding.
+#[derive(Debug)]
+pub struct Selector {
+    fired: AtomicUsize,
+}
+
+const NOT_FIRED: usize = usize::MAX;
+
+impl Selector {
+    pub(crate) fn new() -> Selector {
+        Selector {
+            fired: AtomicUsize::new(NOT_FIRED),
+        }
+    }
+
+    pub(crate) fn try_fire(&self, arm: usize) -> bool {
+        self.fired
+            .compare_exchange(NOT_FIRED, arm, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    pub(crate) fn fired(&self) -> Option<usize> {
+        match self.fired.load(Ordering::Acquire) {
+            NOT_FIRED => None,
+            arm => Some(arm),
+        }
+    }
+}
+
+/// Serialises every change to a channel's queues and every selector firing.
+///
+/// A `select!` decides and registers on all its channels atomically with
+/// respect to other channel operations, which is what keeps a waiting task
+/// from being matched twice. Under the checker only one task runs at a time,
+/// so the lock is never contended.
+pub(crate) fn protocol() -> StdMutexGuard<'static, ()> {
+    static PROTOCOL: StdMutex<()> = StdMutex::new(());
+    PROTOCOL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn is(selector: &Arc<Selector>, mine: Option<&Arc<Selector>>) -> bool {
+    mine.is_some_and(|m| Arc::ptr_eq(m, selector))
+}
+
+/// Finds the first waiter that is not `mine` and can still be matched, and
+/// fires it.
+fn claim<'q, T>(
+    queue: &'q mut VecDeque<Entry<T>>,
+    mine: Option<&Arc<Selector>>,
+) -> Option<&'q mut Entry<T>> {
+    queue
+        .iter_mut()
+        .find(|e| !is(&e.selector, mine) && e.selector.try_fire(e.arm))
+}
+
+fn waiting<T>(queue: &VecDeque<Entry<T>>, mine: Option<&Arc<Selector>>) -> bool {
+    queue
+        .iter()
+        .any(|e| !is(&e.selector, mine) && e.selector.fired().is_none())
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn state(&self) -> StdMutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T> State<T> {
+    /// Whether a receive would complete now.
+    pub(crate) fn can_recv(&self, mine: Option<&Arc<Selector>>) -> bool {
+        !self.buffer.is_empty() || self.closed || waiting(&self.senders_waiting, mine)
+    }
+
+    /// Whether a send would complete now (with success or an error).
+    pub(crate) fn can_send(&self, mine: Option<&Arc<Selector>>) -> bool {
+        self.closed || self.buffer.len() < self.capacity || waiting(&self.receivers_waiting, mine)
+    }
+
+    /// Receives without waiting: `None` if the receive would block.
+    pub(crate) fn try_recv(
+        &mut self,
+        mine: Option<&Arc<Selector>>,
+    ) -> Option<Result<T, RecvError>> {
+        if let Some(value) = self.buffer.pop_front() {
+            // A slot is free: the longest-waiting sender's value moves in.
+            if let Some(entry) = claim(&mut self.senders_waiting, mine) {
+                if let Some(v) = entry.value.take() {
+                    executor::wake(&entry.waker);
+                    self.buffer.push_back(v);
+                }
+            }
+            return Some(Ok(value));
+        }
+        if let Some(entry) = claim(&mut self.senders_waiting, mine) {
+            let value = entry.value.take();
+            executor::wake(&entry.waker);
+            return value.map(Ok);
+        }
+        self.closed.then_some(Err(RecvError))
+    }
+
+    /// Sends without waiting: the value comes back if the send would block
+    /// (`Full`) or the channel is closed.
+    pub(crate) fn try_send(
+        &mut self,
+        value: T,
+        mine: Option<&Arc<Selector>>,
+    ) -> Result<(), TrySendError<T>> {
+        if self.closed {
+            return Err(TrySendError::Closed(value));
+        }
+        if let Some(entry) = claim(&mut self.receivers_waiting, mine) {
+            entry.value = Some(value);
+            executor::wake(&entry.waker);
+            return Ok(());
+        }
+        if self.buffer.len() < self.capacity {
+            self.buffer.push_back(value);
+            return Ok(());
+        }
+        Err(TrySendError::Full(value))
+    }
+
+    /// Closes the channel and wakes every waiter; returns false if it was
+    /// closed already.
+    fn close(&mut self) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.closed = true;
+        for entry in self.senders_waiting.iter().chain(&self.receivers_waiting) {
+            if entry.selector.try_fire(entry.arm) {
+                executor::wake(&entry.waker);
+            }
+        }
+        true
+    }
+
+    /// Removes the waiter of `selector` from `queue`.
+    pub(crate) fn leave(
+        queue: &mut VecDeque<Entry<T>>,
+        selector: &Arc<Selector>,
+    ) -> Option<Entry<T>> {
+        let i = queue
+            .iter()
+            .position(|e| Arc::ptr_eq(&e.selector, selector))?;
+        queue.remove(i)
+    }
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting for buffer space or, on a rendezvous channel,
+    /// for a receiver to take it.
+    ///
+    /// # Errors
+    ///
+    /// Returns the value in a [`SendError`] if the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = knot_core::chan::bounded(1);
+    /// tx.send(5).unwrap();
+    /// tx.close();
+    /// assert_eq!(tx.send(6).unwrap_err().into_inner(), 6);
+    /// # drop(rx);
+    /// ```
+    #[track_caller]
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        let mut arm = SendArm::new(self, value);
+        select(&mut [&mut arm], false, Op::Send, Location::caller());
+        arm.into_result()
+    }
+
+    /// Sends `value` if that needs no wait.
+    ///
+    /// # Errors
+    ///
+    /// Returns the value in [`TrySendError::Full`] if the send would wait,
+    /// and in [`TrySendError::Closed`] if the channel is closed.
+    ///
+    /// ```
+    /// use knot_core::chan::{self, TrySendError};
+    ///
+    /// let (tx, _rx) = chan::bounded(0);
+    /// // Nobody waits to receive on this rendezvous channel.
+    /// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    /// ```
+    #[track_caller]
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        executor::operation(Op::TrySend, Some(&self.chan.object), Location::caller());
+        let _protocol = protocol();
+        self.chan.state().try_send(value, None)
+    }
+
+    /// Closes the channel: receivers drain what is buffered and then get an
+    /// error, and waiting senders get their values back.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the channel is already closed, as Go does; under the
+    /// checker that is reported as misuse.
+    ///
+    /// ```
+    /// let (tx, rx) = knot_core::chan::unbounded::<i32>();
+    /// tx.close();
+    /// assert!(rx.recv().is_err());
+    /// ```
+    #[track_caller]
+    pub fn close(&self) {
+        let site = Location::caller();
+        executor::operation(Op::Close, Some(&self.chan.object), site);
+        let closed = {
+            let _protocol = protocol();
+            self.chan.state().close()
+        };
+        if !closed {
+            executor::fail(Failure {
+                kind: FailureKind::Misuse,
+                message: format!(
+                    "{} (created at {}) is closed twice: close at {} finds it closed already",
+                    self.chan.object,
+                    self.chan.object.created(),
+                    site
+                ),
+                blocked: None,
+            });
+        }
+    }
+
+    /// Whether the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.chan.state().closed
+    }
+
+    /// How many values are buffered.
+    pub fn len(&self) -> usize {
+        self.chan.state().buffer.len()
+    }
+
+    /// Whether no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer's capacity; `None` for an unbounded channel.
+    pub fn capacity(&self) -> Option<usize> {
+        let capacity = self.chan.state().capacity;
+        (capacity != usize::MAX).then_some(capacity)
+    }
+
+    /// Whether any receiver of the channel is still alive.
+    pub(crate) fn has_receivers(&self) -> bool {
+        self.chan.state().receivers > 0
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, waiting until one is sent or the channel is closed
+    /// and drained.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`RecvError`] once the channel is closed and empty.
+    ///
+    /// ```
+    /// let (tx, rx) = knot_core::chan::bounded(1);
+    /// tx.send(3).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.recv(), Ok(3));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    #[track_caller]
+    pub fn recv(&self) -> Result<T, RecvError> {
+        let mut arm = RecvArm::new(self);
+        select(&mut [&mut arm], false, Op::Recv, Location::caller());
+        arm.into_result()
+    }
+
+    /// Receives a value if that needs no wait.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`TryRecvError::Empty`] if the receive would wait and
+    /// [`TryRecvError::Closed`] if the channel is closed and drained.
+    #[track_caller]
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        executor::operation(Op::TryRecv, Some(&self.chan.object), Location::caller());
+        let _protocol = protocol();
+        match self.chan.state().try_recv(None) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(RecvError)) => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Receives a value, waiting at most `timeout`.
+    ///
+    /// Under the checker the timeout is virtual time, and whether it fires
+    /// before a value arrives is one more thing the checker explores.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`RecvTimeoutError::Timeout`] if the time runs out first and
+    /// [`RecvTimeoutError::Closed`] if the channel is closed and drained.
+    #[track_caller]
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        let site = Location::caller();
+        let timer = crate::time::after_at(timeout, site);
+        let mut arm = RecvArm::new(self);
+        let mut deadline = RecvArm::new(&timer);
+        match select(&mut [&mut arm, &mut deadline], false, Op::Recv, site) {
+            Some(0) => arm.into_result().map_err(|_| RecvTimeoutError::Closed),
+            _ => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// An iterator that receives until the channel is closed and drained.
+    ///
+    /// ```
+    /// let (tx, rx) = knot_core::chan::unbounded();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// drop(tx);
+    /// let mut sum = 0;
+    /// for v in &rx {
+    ///     sum += v;
+    /// }
+    /// assert_eq!(sum, 3);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { receiver: self }
+    }
+
+    /// An iterator over the values that can be received without waiting.
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { receiver: self }
+    }
+
+    /// Whether the channel is closed (values may still be buffered).
+    pub fn is_closed(&self) -> bool {
+        self.chan.state().closed
+    }
+
+    /// How many values are buffered.
+    pub fn len(&self) -> usize {
+        self.chan.state().buffer.len()
+    }
+
+    /// Whether no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Receives until the channel is closed and drained; see [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+/// Receives what needs no wait; see [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    #[track_caller]
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    #[track_caller]
+    fn next(&mut self) -> Option<T> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Sender<T> {
+        self.chan.state().senders += 1;
+        Sender {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Receiver<T> {
+        self.chan.state().receivers += 1;
+        Receiver {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let _protocol = protocol();
+        let mut state = self.chan.state();
+        state.senders -= 1;
+        if state.senders == 0 {
+            state.close();
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.state().receivers -= 1;
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("channel", &self.chan.object.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("channel", &self.chan.object.to_string())
+            .finish_non_exhaustive()
+    }
+}
