@@ -80,6 +80,14 @@ use syn::{Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, ReturnType, Typ
 /// written below `#[knot::test]` is kept and not duplicated (one written
 /// above it expands first, out of this attribute's sight, and would register
 /// the test twice).
+#[proc_macro_attribute]
+pub fn test(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    expand(args.into(), item.into()).into()
+}
+
 /// Waits for the first of several channel operations, like Go's `select`.
 ///
 /// Used as `knot::select!` (through the `knot` crate, which re-exports it).
@@ -101,14 +109,6 @@ use syn::{Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, ReturnType, Typ
 #[proc_macro]
 pub fn select(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     select::expand(input.into()).into()
-}
-
-#[proc_macro_attribute]
-pub fn test(
-    args: proc_macro::TokenStream,
-    item: proc_macro::TokenStream,
-) -> proc_macro::TokenStream {
-    expand(args.into(), item.into()).into()
 }
 
 const ACCEPTED_ARGS: &str = "`iterations = N`, `seed = N`, `strategy = \"...\"` or `max_steps = N`";
