@@ -261,7 +261,6 @@ fn a_passing_schedule_replays_without_a_report() {
 /// A step-limit report carries a schedule like any other; replaying it with
 /// the configuration that found it must give the same report.
 #[test]
-#[ignore = "crate bug: a StepLimit schedule cannot be replayed; try_replay returns Diverged"]
 fn a_step_limit_schedule_replays() {
     let limited = Checker::new().seed(SEED).iterations(10).max_steps(500);
     let outcome = limited.run(livelock);

@@ -55,8 +55,6 @@ fn readers_after_a_writer() {
 /// next writer": a reader that waited while main held the write lock reads
 /// main's value, even if another writer waited too.
 #[test]
-#[ignore = "crate bug: after a write unlock, a waiting writer can take the RwLock before the \
-            readers that were waiting (they are marked admitted, but Write does not yield to them)"]
 fn waiting_readers_go_ahead_of_the_next_writer() {
     let mut violations = Vec::new();
     for seed in SEEDS {

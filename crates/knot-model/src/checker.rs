@@ -296,10 +296,13 @@ impl Checker {
     where
         F: Fn() + 'static,
     {
+        let config = self.with_env()?;
         let expected = Schedule::parse(schedule)?;
+        // The same step limit as the run that recorded the schedule, so a
+        // step-limit failure replays to the same step.
         let session = Session::start(
             Box::new(Replay::new(expected.choices.clone())),
-            self.max_steps.max(expected.steps),
+            config.max_steps,
         );
         session.execute(&(Rc::new(f) as Rc<dyn Fn()>), |ex| {
             let diverged = |detail: String| Error::Diverged {
@@ -321,10 +324,10 @@ impl Checker {
             let report = ex.finding.as_ref().map(|finding| {
                 let search = SearchInfo {
                     strategy: String::from("replay"),
-                    seed: self.seed,
+                    seed: config.seed,
                     execution: 1,
                 };
-                report::build(ex, finding, search, self.test_name())
+                report::build(ex, finding, search, config.test_name())
             });
             Ok(Outcome {
                 executions: 1,

@@ -527,7 +527,12 @@ impl Execution {
             object: object.copied(),
             site: Some(site),
         });
-        let slot = &mut self.tasks[task];
+        self.note_effect(op, site);
+    }
+
+    /// Remembers the first effect of the running task after main returned.
+    fn note_effect(&mut self, op: Op, site: &'static Location<'static>) {
+        let slot = &mut self.tasks[self.current];
         if self.main_returned && op.has_effect() && !slot.daemon && slot.late_effect.is_none() {
             slot.late_effect = Some((op, site));
         }
@@ -725,7 +730,13 @@ impl Executor for Model {
                 };
             }
         });
-        suspend(Suspend::Block)
+        let resume = suspend(Suspend::Block);
+        if resume == Resume::Run {
+            // The wait ended: the operation completes now, which may be after
+            // main returned even though it was asked for before.
+            with(|ex| ex.note_effect(blocked.op, blocked.site));
+        }
+        resume
     }
 
     fn set_ready(&self, task: TaskKey, ready: bool) {

@@ -4,6 +4,7 @@ use std::panic::Location;
 
 use knot_core::executor::{BlockedOn, FailureKind};
 use knot_core::object::{Object, ObjectKind};
+use knot_core::op::Op;
 use knot_report::{
     Blocked, ObjectRef, Report, ReportKind, SearchInfo, Site, TaskReport, TaskState, TraceEvent,
     WaitEdge,
@@ -155,11 +156,19 @@ fn wait_edges(ex: &Execution) -> Vec<(usize, BlockedOn, Vec<usize>)> {
     (0..ex.live)
         .filter_map(|t| match tasks[t].state {
             State::Blocked { on, .. } => {
+                let holds = |h: usize| tasks[h].holds.iter().any(|o| o.id() == on.object.id());
+                // A reader of a write-preferring lock also waits for the
+                // writers queued ahead of it.
+                let queued_writer = |h: usize| {
+                    on.op == Op::Read
+                        && matches!(tasks[h].state, State::Blocked { on: w, .. }
+                            if w.op == Op::Write && w.object.id() == on.object.id())
+                };
                 let holders = if on.object.kind() == ObjectKind::Task {
                     vec![on.object.id() as usize]
                 } else {
                     (0..ex.live)
-                        .filter(|h| tasks[*h].holds.iter().any(|o| o.id() == on.object.id()))
+                        .filter(|&h| holds(h) || (h != t && queued_writer(h)))
                         .collect()
                 };
                 Some((t, on, holders))

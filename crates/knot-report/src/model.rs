@@ -254,4 +254,37 @@ impl Report {
     pub fn task(&self, id: u64) -> Option<&TaskReport> {
         self.tasks.iter().find(|task| task.id == id)
     }
+
+    /// The first task called `name`, if any.
+    ///
+    /// ```
+    /// use knot_report::{Report, ReportKind};
+    ///
+    /// let report = Report::new(ReportKind::Leak, "a task stays blocked");
+    /// assert!(report.task_named("worker").is_none());
+    /// ```
+    pub fn task_named(&self, name: &str) -> Option<&TaskReport> {
+        self.tasks.iter().find(|task| task.name == name)
+    }
+
+    /// The tasks the report blames: the deadlock cycle, the leaked or
+    /// unjoined tasks, the task that panicked or misused a primitive.
+    pub fn involved(&self) -> impl Iterator<Item = &TaskReport> {
+        self.tasks.iter().filter(|task| task.involved)
+    }
+
+    /// The wait-for graph: which task waits on which object, held by whom.
+    pub fn wait_for(&self) -> &[WaitEdge] {
+        &self.wait_for
+    }
+
+    /// The last events of the failing execution, oldest first.
+    pub fn trace(&self) -> &[TraceEvent] {
+        &self.trace
+    }
+
+    /// How the failing execution was found, when known.
+    pub fn search(&self) -> Option<&SearchInfo> {
+        self.search.as_ref()
+    }
 }

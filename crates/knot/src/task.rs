@@ -135,6 +135,19 @@ impl Builder {
         self
     }
 
+    /// Starts the task and forgets its handle; see [`go`].
+    ///
+    /// ```
+    /// knot::task::Builder::new().name("logger").go(|| {});
+    /// ```
+    #[track_caller]
+    pub fn go<F>(self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        drop(spawn_with(self.config, f, Location::caller()));
+    }
+
     /// Starts the task; see [`spawn`].
     #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> JoinHandle<T>

@@ -78,9 +78,17 @@ impl RwState {
         self.waiters.data().any(|w| *w == Want::Write)
     }
 
+    fn readers_admitted(&self) -> bool {
+        self.waiters
+            .data()
+            .any(|w| *w == Want::Read { admitted: true })
+    }
+
     fn can(&self, want: Want) -> bool {
         match want {
-            Want::Write => self.writer.is_none() && self.readers.is_empty(),
+            Want::Write => {
+                self.writer.is_none() && self.readers.is_empty() && !self.readers_admitted()
+            }
             Want::Read { admitted } => {
                 self.writer.is_none() && (admitted || !self.writers_waiting())
             }
@@ -238,7 +246,7 @@ impl<T: ?Sized> RwLock<T> {
                 executor::fail(Failure {
                     kind: FailureKind::Deadlock,
                     message: format!(
-                        "a task asks for {} (created at {}) in {} mode while it holds it, \
+                        "a task asks for {} (created at {}) in {} mode while it already holds it, \
                          and waits for itself forever",
                         self.object,
                         self.object.created(),
