@@ -37,6 +37,16 @@ pub trait Executor: Sync {
         site: &'static Location<'static>,
     ) -> Resume;
 
+    /// A scheduling point for an operation that may have to wait. `ready`
+    /// says whether it could complete now; the primitive has registered the
+    /// task as a waiter, so [`set_ready`](Executor::set_ready) keeps that
+    /// answer current while the task is suspended here.
+    fn wait_point(&self, blocked: &BlockedOn, ready: bool) -> Resume;
+
+    /// Records an access to `object` that has no scheduling point of its
+    /// own, such as registering as a waiter or closing a channel on drop.
+    fn touch(&self, object: &Object, op: Op);
+
     /// Suspends the running task until another operation makes it ready.
     fn block(&self, blocked: &BlockedOn) -> Resume;
 
@@ -210,6 +220,29 @@ pub fn current_key() -> TaskKey {
 pub fn operation(op: Op, object: Option<&Object>, site: &'static Location<'static>) {
     if let Some(e) = executor() {
         unwind_if_torn_down(e.operation(op, object, site));
+    }
+}
+
+/// A scheduling point for an operation that may have to wait; `ready` says
+/// whether it could complete now.
+///
+/// The caller must have registered the running task as a waiter of the
+/// primitive and keep its readiness current with [`wake`] and [`unready`].
+/// Under the checker the task is then only scheduled once its operation can
+/// complete, so no execution wastes a step on an attempt that blocks. Live
+/// this does nothing: the caller's wait loop blocks if it must.
+#[inline]
+pub fn wait_point(blocked: BlockedOn, ready: bool) {
+    if let Some(e) = executor() {
+        unwind_if_torn_down(e.wait_point(&blocked, ready));
+    }
+}
+
+/// Records an access to `object` that has no scheduling point of its own.
+#[inline]
+pub fn touch(object: &Object, op: Op) {
+    if let Some(e) = executor() {
+        e.touch(object, op);
     }
 }
 

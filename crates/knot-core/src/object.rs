@@ -100,6 +100,12 @@ impl Object {
         }
     }
 
+    /// Builds the identity of an object that has no number of its own, such
+    /// as an atomic, identified by `id` (its address).
+    pub fn with_id(kind: ObjectKind, id: u64, created: &'static Location<'static>) -> Object {
+        Object { id, kind, created }
+    }
+
     /// Builds the identity of a task, for operations that wait on one.
     pub fn task(id: u64, spawned: &'static Location<'static>) -> Object {
         Object {

@@ -67,6 +67,10 @@ pub enum Op {
     Cancel,
     /// A timer firing (virtual time passing, under the checker).
     Fire,
+    /// Joining the queue of a primitive's waiters, which changes who a later
+    /// operation serves (a condition variable's notify, readers behind a
+    /// queued writer).
+    Register,
 }
 
 impl Op {
@@ -103,6 +107,7 @@ impl Op {
             Op::Sleep => "sleep",
             Op::Cancel => "cancel",
             Op::Fire => "timer fires",
+            Op::Register => "register",
         }
     }
 

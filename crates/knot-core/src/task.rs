@@ -161,8 +161,17 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> Result<T, JoinError> {
         let site = Location::caller();
         let slot = &*self.slot;
-        executor::operation(Op::Join, Some(&slot.task), site);
+        let blocked = BlockedOn {
+            object: slot.task,
+            op: Op::Join,
+            site,
+        };
         let me = executor::current();
+        let mut st = state(&slot.state);
+        let ready = st.result.is_some();
+        st.waiters.register(&me, ());
+        drop(st);
+        executor::wait_point(blocked, ready);
         loop {
             let mut st = state(&slot.state);
             if let Some(result) = st.result.take() {
@@ -171,13 +180,8 @@ impl<T> JoinHandle<T> {
                 executor::joined(slot.task.id());
                 return result;
             }
-            st.waiters.register(&me, ());
             drop(st);
-            executor::block(BlockedOn {
-                object: slot.task,
-                op: Op::Join,
-                site,
-            });
+            executor::block(blocked);
         }
     }
 
@@ -195,6 +199,7 @@ impl<T> JoinHandle<T> {
 impl<T> Completion<T> {
     /// Stores the task's outcome and wakes its joiner.
     pub fn complete(self, result: Result<T, JoinError>) {
+        executor::touch(&self.slot.task, Op::Exit);
         let mut st = state(&self.slot.state);
         st.result = Some(result);
         st.waiters.refresh(|_| true);

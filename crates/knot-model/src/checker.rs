@@ -3,13 +3,14 @@
 use std::fmt;
 use std::rc::Rc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use knot_report::{Report, SearchInfo};
 
 use crate::execution::{Finding, Session};
 use crate::report;
 use crate::schedule::{Schedule, ScheduleError};
-use crate::strategy::{Pct, RandomWalk, Replay, Scheduler, Strategy};
+use crate::strategy::{Dfs, Pct, RandomWalk, Replay, Scheduler, Strategy};
 
 /// The seed used when none is given: fixed, so that a check explores the
 /// same schedules on every run and every machine.
@@ -77,6 +78,7 @@ pub struct Checker {
     seed: u64,
     strategy: Strategy,
     max_steps: u64,
+    time_limit: Option<Duration>,
     name: Option<String>,
 }
 
@@ -88,6 +90,10 @@ pub struct Outcome {
     pub executions: u64,
     /// The first bug found, if any.
     pub report: Option<Report>,
+    /// Whether every distinct interleaving was explored (within the
+    /// preemption bound, if any): only an exhaustive strategy that finishes
+    /// within its budget can say so.
+    pub complete: bool,
 }
 
 /// Why the checker could not run.
@@ -157,6 +163,7 @@ impl Checker {
             seed: DEFAULT_SEED,
             strategy: Strategy::Random,
             max_steps: DEFAULT_MAX_STEPS,
+            time_limit: None,
             name: None,
         }
     }
@@ -183,6 +190,13 @@ impl Checker {
     /// reported as a livelock.
     pub fn max_steps(mut self, max_steps: u64) -> Checker {
         self.max_steps = max_steps.max(1);
+        self
+    }
+
+    /// Stops exploring once `limit` of real time has passed (the execution
+    /// under way finishes first); the outcome then is not complete.
+    pub fn time_limit(mut self, limit: Duration) -> Checker {
+        self.time_limit = Some(limit);
         self
     }
 
@@ -224,10 +238,16 @@ impl Checker {
         let scheduler: Box<dyn Scheduler> = match config.strategy {
             Strategy::Random => Box::new(RandomWalk::new(config.seed)),
             Strategy::Pct { depth } => Box::new(Pct::new(config.seed, depth)),
+            Strategy::Dfs { preemption_bound } => Box::new(Dfs::new(preemption_bound)),
         };
         let session = Session::start(scheduler, config.max_steps);
         let main: Rc<dyn Fn()> = Rc::new(f);
-        for execution in 1..=config.iterations {
+        let mut progress = Progress::new(&config.strategy);
+        let mut complete = false;
+        let mut executions = 0;
+        while executions < config.iterations {
+            executions += 1;
+            let execution = executions;
             let report = session.execute(&main, |ex| {
                 let finding = ex.finding.as_ref()?;
                 let search = SearchInfo {
@@ -239,14 +259,24 @@ impl Checker {
             });
             if report.is_some() {
                 return Ok(Outcome {
-                    executions: execution,
+                    executions,
                     report,
+                    complete: false,
                 });
+            }
+            if !session.next_execution() {
+                complete = true;
+                break;
+            }
+            progress.tick(executions, session.depth());
+            if config.time_limit.is_some_and(|limit| progress.elapsed() >= limit) {
+                break;
             }
         }
         Ok(Outcome {
-            executions: config.iterations,
+            executions,
             report: None,
+            complete,
         })
     }
 
@@ -332,6 +362,7 @@ impl Checker {
             Ok(Outcome {
                 executions: 1,
                 report,
+                complete: false,
             })
         })
     }
@@ -374,6 +405,40 @@ impl Checker {
                 .filter(|name| *name != "main")
                 .map(String::from)
         })
+    }
+}
+
+/// Progress of a long exploration, on stderr at most once a second.
+struct Progress {
+    strategy: String,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(strategy: &Strategy) -> Progress {
+        let now = Instant::now();
+        Progress {
+            strategy: strategy.to_string(),
+            started: now,
+            last: now,
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn tick(&mut self, executions: u64, depth: usize) {
+        if self.last.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last = Instant::now();
+        let rate = executions as f64 / self.elapsed().as_secs_f64();
+        eprintln!(
+            "knot: {}: {executions} executions, depth {depth}, {rate:.0} executions/s",
+            self.strategy
+        );
     }
 }
 

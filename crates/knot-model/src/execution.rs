@@ -24,6 +24,7 @@ use knot_core::task::{self, JoinHandle, TaskConfig, TaskEnd, TaskId};
 
 use crate::panics;
 use crate::schedule::Schedule;
+use crate::dpor::Access;
 use crate::strategy::{Scheduler, TIMER};
 use crate::trace::{Event, Trace};
 
@@ -41,6 +42,11 @@ pub(crate) enum Suspend {
     Block,
     /// The execution ends now (a failure was recorded).
     Abort,
+    /// The running task spawned this task: run the child to its first
+    /// operation, then come back.
+    Start(usize),
+    /// A new task reached its first operation.
+    Started,
 }
 
 /// What a task is doing, as the scheduler sees it.
@@ -68,6 +74,8 @@ pub(crate) struct Slot {
     /// The first operation with an effect the task began after main returned.
     pub(crate) late_effect: Option<(Op, &'static Location<'static>)>,
     pub(crate) holds: Vec<Object>,
+    /// Whether the task has reached its first operation.
+    started: bool,
     coroutine: Option<Task>,
     yielder: *const Yielder<Resume, Suspend>,
 }
@@ -128,6 +136,13 @@ pub(crate) struct Execution {
     /// Whether a timer's action is running: its channel operations are not
     /// scheduling points.
     firing: bool,
+    /// Whether the scheduler wants every decision point and the objects each
+    /// step touched (exhaustive search does; random walks do not pay for it).
+    tracking: bool,
+    /// The objects the current step touched.
+    footprint: Vec<Access>,
+    /// The task (or [`TIMER`]) running the current step.
+    stepping: Option<usize>,
 }
 
 /// A timer that has not fired yet.
@@ -180,6 +195,7 @@ impl Session {
     /// Panics if a check is already running on this thread: checks do not
     /// nest.
     pub(crate) fn start(scheduler: Box<dyn Scheduler>, max_steps: u64) -> Session {
+        let tracking = scheduler.wants_every_step();
         EXECUTION.with(|e| {
             let mut slot = e.borrow_mut();
             assert!(
@@ -209,12 +225,26 @@ impl Session {
                 timer_seq: 0,
                 in_task: false,
                 firing: false,
+                tracking,
+                footprint: Vec::new(),
+                stepping: None,
             });
         });
         Session {
             _enter: executor::enter(&Model),
             _quiet: panics::quiet(),
         }
+    }
+
+    /// Prepares the scheduler's next execution; false when it has explored
+    /// everything.
+    pub(crate) fn next_execution(&self) -> bool {
+        with(|ex| ex.scheduler.next_execution())
+    }
+
+    /// How deep the scheduler's current path is.
+    pub(crate) fn depth(&self) -> usize {
+        with(|ex| ex.scheduler.depth())
     }
 
     /// Runs one execution of `main` to its end, lets `inspect` read its
@@ -250,6 +280,7 @@ impl Session {
         }
         run_loop();
         let result = with(|ex| {
+            ex.end_steps();
             ex.schedule.steps = ex.steps;
             ex.scheduler.end(ex.steps);
             inspect(ex)
@@ -300,7 +331,16 @@ where
             }
             task::run_task(f, completion)
         });
-    with(|ex| ex.tasks[id].coroutine = Some(coroutine));
+    let start = with(|ex| {
+        ex.tasks[id].coroutine = Some(coroutine);
+        ex.in_task && !ex.teardown
+    });
+    // The child's code up to its first operation touches nothing other tasks
+    // can see, so it runs as part of this step: scheduling it separately
+    // would only add interleavings that differ in invisible work.
+    if start && suspend(Suspend::Start(id)) == Resume::Teardown {
+        panic::resume_unwind(Box::new(Teardown));
+    }
     handle
 }
 
@@ -341,6 +381,8 @@ fn suspend(why: Suspend) -> Resume {
 /// Resumes tasks until none can run or the execution fails.
 fn run_loop() {
     let mut next = Some(0);
+    // The task that spawned the one being started, to resume afterwards.
+    let mut parent: Option<usize> = None;
     loop {
         let task = match next.take() {
             Some(task) => task,
@@ -370,15 +412,20 @@ fn run_loop() {
                 CoroutineResult::Yield(why) => {
                     ex.tasks[task].coroutine = Some(coroutine);
                     match why {
-                        Suspend::Switch(to) => next = Some(to),
-                        Suspend::Block => {}
                         Suspend::Abort => return true,
+                        Suspend::Start(child) => {
+                            parent = Some(task);
+                            next = Some(child);
+                        }
+                        Suspend::Switch(to) => next = Some(to),
+                        Suspend::Block | Suspend::Started => next = parent.take(),
                     }
                     false
                 }
                 CoroutineResult::Return(end) => {
                     ex.stacks.push(coroutine.into_stack());
                     ex.finish(task, end);
+                    next = parent.take();
                     ex.finding.is_some()
                 }
             }
@@ -405,6 +452,9 @@ fn fire_timer() -> bool {
             (0..ex.timers.len()).min_by_key(|&i| (ex.timers[i].deadline, ex.timers[i].seq))?;
         let timer = ex.timers.swap_remove(earliest);
         ex.now = ex.now.max(timer.deadline);
+        if ex.tracking {
+            ex.footprint.push(Access::timers());
+        }
         ex.firing = true;
         Some(timer.fire)
     });
@@ -458,6 +508,98 @@ fn teardown() {
     with(|ex| ex.teardown = false);
 }
 
+/// What a scheduling point decides for the task that reached it.
+enum Step {
+    /// Not an event (teardown, a timer's action, unwinding): carry on.
+    Inert,
+    /// The task goes on at once.
+    Go,
+    /// Another task, or nothing, runs now.
+    Suspend(Suspend),
+    /// The earliest timer fires first; then decide again.
+    FireTimer,
+}
+
+/// A scheduling point before `op`: the scheduler picks what runs next, and
+/// the operation is recorded when this task goes ahead. `wait` is set for an
+/// operation that may have to wait, with whether it could complete now: the
+/// task is then only picked once it can.
+fn point(
+    op: Op,
+    object: Option<&Object>,
+    site: &'static Location<'static>,
+    wait: Option<(BlockedOn, bool)>,
+) -> Resume {
+    let mut first = true;
+    loop {
+        let step = with(|ex| {
+            if ex.firing && ex.tracking {
+                if let Some(object) = object {
+                    ex.footprint.push(Access::of(object, op));
+                }
+            }
+            if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
+                return Step::Inert;
+            }
+            let task = ex.current;
+            if !ex.tasks[task].started {
+                // The end of the spawn that started it: the task now waits
+                // to be scheduled like any other.
+                ex.tasks[task].started = true;
+                if let Some((on, ready)) = wait {
+                    ex.tasks[task].state = State::Blocked { on, ready };
+                }
+                return Step::Suspend(Suspend::Started);
+            }
+            ex.steps += 1;
+            if ex.steps > ex.max_steps {
+                ex.finding = Some(Finding::StepLimit {
+                    limit: ex.max_steps,
+                });
+                return Step::Suspend(Suspend::Abort);
+            }
+            if let (Some((on, ready)), true) = (wait, first) {
+                ex.tasks[task].state = State::Blocked { on, ready };
+            }
+            if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
+                // It cannot go on; the scheduling loop picks who runs.
+                return Step::Suspend(Suspend::Block);
+            }
+            match ex.pick(Some(task)) {
+                Next::Task(next) if next == task => {
+                    ex.tasks[task].state = State::Runnable;
+                    Step::Go
+                }
+                Next::Task(next) => Step::Suspend(Suspend::Switch(next)),
+                Next::Timer => Step::FireTimer,
+                Next::Nothing => Step::Suspend(Suspend::Abort),
+            }
+        });
+        first = false;
+        let resume = match step {
+            Step::Inert => return Resume::Run,
+            Step::Go => Resume::Run,
+            Step::Suspend(why) => suspend(why),
+            // Time passes while the task works: fire the timer, then
+            // decide again.
+            Step::FireTimer => {
+                if fire_timer() {
+                    suspend(Suspend::Abort)
+                } else {
+                    with(|ex| ex.steps -= 1);
+                    continue;
+                }
+            }
+        };
+        if resume == Resume::Run {
+            // Recorded when the task goes ahead, not when it asked: other
+            // tasks may have run in between.
+            with(|ex| ex.record(op, object, site));
+        }
+        return resume;
+    }
+}
+
 impl Execution {
     fn reset(&mut self) {
         self.generation = self.generation.wrapping_add(1);
@@ -473,6 +615,8 @@ impl Execution {
         self.timer_seq = 0;
         self.schedule.steps = 0;
         self.schedule.choices.clear();
+        self.footprint.clear();
+        self.stepping = None;
         self.scheduler.begin();
     }
 
@@ -488,6 +632,7 @@ impl Execution {
             joined: false,
             late_effect: None,
             holds: Vec::new(),
+            started: site.is_none(),
             coroutine: None,
             yielder: std::ptr::null(),
         };
@@ -527,6 +672,11 @@ impl Execution {
             object: object.copied(),
             site: Some(site),
         });
+        if self.tracking {
+            if let Some(object) = object {
+                self.footprint.push(Access::of(object, op));
+            }
+        }
         self.note_effect(op, site);
     }
 
@@ -556,9 +706,20 @@ impl Execution {
         if !self.timers.is_empty() {
             self.runnable.push(TIMER);
         }
+        if self.tracking {
+            self.scheduler.step(self.stepping, &self.footprint);
+            self.footprint.clear();
+        }
         let chosen = match self.runnable.len() {
             0 => return Next::Nothing,
-            1 => self.runnable[0],
+            1 if !self.tracking => self.runnable[0],
+            1 => match self.scheduler.choose(&self.runnable, current, self.steps) {
+                Some(choice) => choice,
+                None => {
+                    self.diverged("the exploration lost its way");
+                    return Next::Nothing;
+                }
+            },
             _ => match self.scheduler.choose(&self.runnable, current, self.steps) {
                 Some(choice) => {
                     self.schedule.choices.push(if choice == TIMER {
@@ -574,10 +735,19 @@ impl Execution {
                 }
             },
         };
+        self.stepping = Some(chosen);
         if chosen == TIMER {
             Next::Timer
         } else {
             Next::Task(chosen)
+        }
+    }
+
+    /// Tells the scheduler about the last step of the execution.
+    fn end_steps(&mut self) {
+        if self.tracking {
+            self.scheduler.step(self.stepping.take(), &self.footprint);
+            self.footprint.clear();
         }
     }
 
@@ -675,49 +845,19 @@ impl Executor for Model {
         object: Option<&Object>,
         site: &'static Location<'static>,
     ) -> Resume {
-        loop {
-            let next = with(|ex| {
-                if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
-                    // Not an event: nothing is recorded or scheduled.
-                    return None;
-                }
-                ex.steps += 1;
-                if ex.steps > ex.max_steps {
-                    ex.finding = Some(Finding::StepLimit {
-                        limit: ex.max_steps,
-                    });
-                    return Some(Some(Suspend::Abort));
-                }
-                let task = ex.current;
-                Some(match ex.pick(Some(task)) {
-                    Next::Task(next) if next == task => None,
-                    Next::Task(next) => Some(Suspend::Switch(next)),
-                    Next::Timer => Some(Suspend::Block),
-                    Next::Nothing => Some(Suspend::Abort),
-                })
-            });
-            let resume = match next {
-                None => return Resume::Run,
-                // Time passes while the task works: fire the timer, then
-                // decide again.
-                Some(Some(Suspend::Block)) => {
-                    if fire_timer() {
-                        suspend(Suspend::Abort)
-                    } else {
-                        with(|ex| ex.steps -= 1);
-                        continue;
-                    }
-                }
-                Some(None) => Resume::Run,
-                Some(Some(why)) => suspend(why),
-            };
-            if resume == Resume::Run {
-                // Recorded when the task goes ahead, not when it asked:
-                // other tasks may have run in between.
-                with(|ex| ex.record(op, object, site));
+        point(op, object, site, None)
+    }
+
+    fn wait_point(&self, blocked: &BlockedOn, ready: bool) -> Resume {
+        point(blocked.op, Some(&blocked.object), blocked.site, Some((*blocked, ready)))
+    }
+
+    fn touch(&self, object: &Object, op: Op) {
+        with(|ex| {
+            if ex.tracking && !ex.teardown {
+                ex.footprint.push(Access::of(object, op));
             }
-            return resume;
-        }
+        });
     }
 
     fn block(&self, blocked: &BlockedOn) -> Resume {
@@ -734,7 +874,12 @@ impl Executor for Model {
         if resume == Resume::Run {
             // The wait ended: the operation completes now, which may be after
             // main returned even though it was asked for before.
-            with(|ex| ex.note_effect(blocked.op, blocked.site));
+            with(|ex| {
+                ex.note_effect(blocked.op, blocked.site);
+                if ex.tracking {
+                    ex.footprint.push(Access::wake(&blocked.object, blocked.op));
+                }
+            });
         }
         resume
     }

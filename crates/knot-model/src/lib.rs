@@ -30,6 +30,7 @@
 //! ```
 
 mod checker;
+mod dpor;
 mod execution;
 mod panics;
 mod report;

@@ -529,6 +529,8 @@ impl<T> Drop for Sender<T> {
         state.senders -= 1;
         if state.senders == 0 {
             state.close();
+            drop(state);
+            executor::touch(&self.chan.object, Op::Close);
         }
     }
 }

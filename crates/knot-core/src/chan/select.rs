@@ -61,6 +61,9 @@ pub fn select(
 ) -> Option<usize> {
     let object = arms.first().map(|arm| arm.object());
     executor::operation(op, object.as_ref(), site);
+    for arm in arms.iter().skip(1) {
+        executor::touch(&arm.object(), op);
+    }
     loop {
         let lock = protocol();
         let ready = arms.iter().filter(|arm| arm.is_ready()).count();

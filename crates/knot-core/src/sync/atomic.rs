@@ -21,12 +21,19 @@ use std::sync::atomic as std_atomic;
 pub use std::sync::atomic::Ordering;
 
 use crate::executor;
+use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 
+/// Announces an access to the atomic at `address`: atomics are `const` to
+/// create, so they have no number of their own and go by their address.
 #[inline]
 #[track_caller]
-fn access(op: Op) {
-    executor::operation(op, None, Location::caller());
+fn access<T>(atomic: &T, op: Op) {
+    if executor::is_entered() {
+        let site = Location::caller();
+        let object = Object::with_id(ObjectKind::Atomic, atomic as *const T as u64, site);
+        executor::operation(op, Some(&object), site);
+    }
 }
 
 macro_rules! atomic_common {
@@ -42,21 +49,21 @@ macro_rules! atomic_common {
             /// Loads the value.
             #[track_caller]
             pub fn load(&self, order: Ordering) -> $t {
-                access(Op::Load);
+                access(self, Op::Load);
                 self.inner.load(order)
             }
 
             /// Stores `value`.
             #[track_caller]
             pub fn store(&self, value: $t, order: Ordering) {
-                access(Op::Store);
+                access(self, Op::Store);
                 self.inner.store(value, order)
             }
 
             /// Stores `value` and returns the previous value.
             #[track_caller]
             pub fn swap(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.swap(value, order)
             }
 
@@ -70,7 +77,7 @@ macro_rules! atomic_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.compare_exchange(current, new, success, failure)
             }
 
@@ -84,7 +91,7 @@ macro_rules! atomic_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.compare_exchange(current, new, success, failure)
             }
 
@@ -100,35 +107,35 @@ macro_rules! atomic_common {
             where
                 F: FnMut($t) -> Option<$t>,
             {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_update(set_order, fetch_order, &mut f)
             }
 
             /// Bitwise "and" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_and(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_and(value, order)
             }
 
             /// Bitwise "nand" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_nand(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_nand(value, order)
             }
 
             /// Bitwise "or" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_or(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_or(value, order)
             }
 
             /// Bitwise "xor" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_xor(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_xor(value, order)
             }
 
@@ -179,7 +186,7 @@ macro_rules! atomic_int {
             /// Adds `value`, wrapping on overflow; returns the previous value.
             #[track_caller]
             pub fn fetch_add(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_add(value, order)
             }
 
@@ -187,7 +194,7 @@ macro_rules! atomic_int {
             /// value.
             #[track_caller]
             pub fn fetch_sub(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_sub(value, order)
             }
 
@@ -195,7 +202,7 @@ macro_rules! atomic_int {
             /// previous value.
             #[track_caller]
             pub fn fetch_max(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_max(value, order)
             }
 
@@ -203,7 +210,7 @@ macro_rules! atomic_int {
             /// previous value.
             #[track_caller]
             pub fn fetch_min(&self, value: $t, order: Ordering) -> $t {
-                access(Op::Rmw);
+                access(self, Op::Rmw);
                 self.inner.fetch_min(value, order)
             }
         }
@@ -229,7 +236,7 @@ impl AtomicBool {
     /// Logical negation; returns the previous value.
     #[track_caller]
     pub fn fetch_not(&self, order: Ordering) -> bool {
-        access(Op::Rmw);
+        access(self, Op::Rmw);
         self.inner.fetch_xor(true, order)
     }
 }

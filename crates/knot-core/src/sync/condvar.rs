@@ -110,11 +110,20 @@ impl Condvar {
         guard: MutexGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> MutexGuard<'a, T> {
-        executor::operation(Op::CondWait, Some(&self.object), site);
         let me = executor::current();
         state(&self.state).register(&me, false);
+        // Registering decides who a later notify wakes: an access, made
+        // before the mutex is released so that no notification is missed.
+        executor::touch(&self.object, Op::Register);
         let mutex = guard.mutex();
         drop(guard);
+        let blocked = BlockedOn {
+            object: self.object,
+            op: Op::CondWait,
+            site,
+        };
+        let ready = state(&self.state).get(me.key()) == Some(&true);
+        executor::wait_point(blocked, ready);
         loop {
             let mut waiters = state(&self.state);
             if waiters.get(me.key()) == Some(&true) {
@@ -122,11 +131,7 @@ impl Condvar {
                 break;
             }
             drop(waiters);
-            executor::block(BlockedOn {
-                object: self.object,
-                op: Op::CondWait,
-                site,
-            });
+            executor::block(blocked);
         }
         mutex.lock_at(site)
     }

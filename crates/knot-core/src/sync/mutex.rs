@@ -155,36 +155,36 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     pub(crate) fn lock_at(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
-        executor::operation(Op::Lock, Some(&self.object), site);
         let me = executor::current();
+        let mut st = state(&self.state);
+        if st.holder == Some(me.key()) {
+            drop(st);
+            executor::fail(Failure {
+                kind: FailureKind::Deadlock,
+                message: format!(
+                    "a task locks {} (created at {}) that it already holds, \
+                     and waits for itself forever",
+                    self.object,
+                    self.object.created()
+                ),
+                blocked: Some(self.blocked_on(site)),
+            });
+        }
+        let ready = st.holder.is_none();
+        st.waiters.register(&me, ());
+        drop(st);
+        executor::wait_point(self.blocked_on(site), ready);
         loop {
             let mut st = state(&self.state);
-            match st.holder {
-                None => {
-                    st.holder = Some(me.key());
-                    st.waiters.remove(me.key());
-                    st.waiters.refresh(|_| false);
-                    break;
-                }
-                Some(holder) if holder == me.key() => {
-                    drop(st);
-                    executor::fail(Failure {
-                        kind: FailureKind::Deadlock,
-                        message: format!(
-                            "a task locks {} (created at {}) that it already holds, \
-                             and waits for itself forever",
-                            self.object,
-                            self.object.created()
-                        ),
-                        blocked: Some(self.blocked_on(site)),
-                    });
-                }
-                Some(_) => {
-                    st.waiters.register(&me, ());
-                    drop(st);
-                    executor::block(self.blocked_on(site));
-                }
+            if st.holder.is_none() {
+                st.holder = Some(me.key());
+                st.waiters.remove(me.key());
+                st.waiters.refresh(|_| false);
+                break;
             }
+            st.waiters.register(&me, ());
+            drop(st);
+            executor::block(self.blocked_on(site));
         }
         self.guard(site)
     }

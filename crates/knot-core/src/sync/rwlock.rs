@@ -230,31 +230,40 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     fn acquire(&self, want: Want, op: Op, site: &'static Location<'static>) {
-        executor::operation(op, Some(&self.object), site);
         let me = executor::current();
         let blocked = BlockedOn {
             object: self.object,
             op,
             site,
         };
+        let mut st = state(&self.state);
+        let held_by_me =
+            st.writer == Some(me.key()) || (want == Want::Write && st.readers.contains(&me.key()));
+        if held_by_me {
+            drop(st);
+            executor::fail(Failure {
+                kind: FailureKind::Deadlock,
+                message: format!(
+                    "a task asks for {} (created at {}) in {} mode while it already holds it, \
+                     and waits for itself forever",
+                    self.object,
+                    self.object.created(),
+                    op
+                ),
+                blocked: Some(blocked),
+            });
+        }
+        let ready = st.can(want);
+        st.waiters.register(&me, want);
+        // A queued writer holds back new readers: that is an effect on them.
+        st.refresh();
+        drop(st);
+        if want == Want::Write {
+            executor::touch(&self.object, Op::Register);
+        }
+        executor::wait_point(blocked, ready);
         loop {
             let mut st = state(&self.state);
-            let held_by_me = st.writer == Some(me.key())
-                || (want == Want::Write && st.readers.contains(&me.key()));
-            if held_by_me {
-                drop(st);
-                executor::fail(Failure {
-                    kind: FailureKind::Deadlock,
-                    message: format!(
-                        "a task asks for {} (created at {}) in {} mode while it already holds it, \
-                         and waits for itself forever",
-                        self.object,
-                        self.object.created(),
-                        op
-                    ),
-                    blocked: Some(blocked),
-                });
-            }
             let want = st.waiters.get(me.key()).copied().unwrap_or(want);
             if st.can(want) {
                 st.waiters.remove(me.key());

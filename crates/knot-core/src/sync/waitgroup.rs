@@ -100,26 +100,26 @@ impl WaitGroup {
     pub fn wait(&self) {
         let site = Location::caller();
         let inner = &*self.inner;
-        executor::operation(Op::Wait, Some(&inner.object), site);
+        let blocked = BlockedOn {
+            object: inner.object,
+            op: Op::Wait,
+            site,
+        };
         let me = executor::current();
         let mut st = state(&inner.state);
-        if st.count == 0 {
-            return;
-        }
         let generation = st.generation;
+        let ready = st.count == 0;
         st.waiters.register(&me, generation);
         drop(st);
+        executor::wait_point(blocked, ready);
         loop {
-            executor::block(BlockedOn {
-                object: inner.object,
-                op: Op::Wait,
-                site,
-            });
             let mut st = state(&inner.state);
-            if st.generation != generation {
+            if st.count == 0 || st.generation != generation {
                 st.waiters.remove(me.key());
                 return;
             }
+            drop(st);
+            executor::block(blocked);
         }
     }
 
@@ -157,9 +157,11 @@ impl WaitGroup {
         st.count = count;
         if count == 0 {
             st.generation += 1;
-            let generation = st.generation;
-            st.waiters.refresh(|waited| *waited != generation);
         }
+        // A waiter may go on once the counter is zero, or has been zero
+        // since it started waiting.
+        let generation = st.generation;
+        st.waiters.refresh(|waited| count == 0 || *waited != generation);
     }
 }
 

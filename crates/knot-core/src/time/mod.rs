@@ -98,7 +98,6 @@ pub fn sleep(duration: Duration) {
         object: Object::at(ObjectKind::Timer, site),
         state: StdMutex::new((false, WaitList::new())),
     });
-    executor::operation(Op::Sleep, Some(&timer.object), site);
     let fire = Arc::clone(&timer);
     executor::add_timer(
         executor::now().saturating_add(duration),
@@ -109,19 +108,21 @@ pub fn sleep(duration: Duration) {
         }),
     );
     let me = executor::current();
+    state(&timer.state).1.register(&me, ());
+    let blocked = BlockedOn {
+        object: timer.object,
+        op: Op::Sleep,
+        site,
+    };
+    executor::wait_point(blocked, false);
     loop {
         let mut st = state(&timer.state);
         if st.0 {
             st.1.remove(me.key());
             return;
         }
-        st.1.register(&me, ());
         drop(st);
-        executor::block(BlockedOn {
-            object: timer.object,
-            op: Op::Sleep,
-            site,
-        });
+        executor::block(blocked);
     }
 }
 

@@ -1,10 +1,12 @@
 //! How the checker picks the next task: the public [`Strategy`] and the
 //! schedulers that carry it out.
 
+mod dfs;
 mod pct;
 mod random;
 mod replay;
 
+pub(crate) use dfs::Dfs;
 pub(crate) use pct::Pct;
 pub(crate) use random::RandomWalk;
 pub(crate) use replay::Replay;
@@ -38,6 +40,17 @@ pub enum Strategy {
         /// The number of ordering constraints the bug needs (at least 1).
         depth: usize,
     },
+    /// Exhaustive depth-first exploration of every distinct interleaving,
+    /// pruned by dynamic partial-order reduction: two orders of steps that
+    /// commute are explored once. With a preemption bound, only executions
+    /// that switch away from a task that could go on at most that many times
+    /// are explored. When it finishes within its budget, the outcome says
+    /// the exploration was complete.
+    Dfs {
+        /// The most preemptions an execution may have, or `None` for no
+        /// bound.
+        preemption_bound: Option<usize>,
+    },
 }
 
 /// Why a strategy name could not be read.
@@ -50,7 +63,8 @@ impl fmt::Display for ParseStrategyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown strategy `{}`: expected `random`, `pct` or `pct:N` with N a depth of at least 1",
+            "unknown strategy `{}`: expected `random`, `pct`, `pct:N` (N a depth of at least 1), \
+             `dfs` or `dfs:N` (N a preemption bound)",
             self.input
         )
     }
@@ -76,6 +90,15 @@ impl FromStr for Strategy {
                 Ok(depth) if depth >= 1 => Ok(Strategy::Pct { depth }),
                 _ => Err(err()),
             },
+            ("dfs", None) => Ok(Strategy::Dfs {
+                preemption_bound: None,
+            }),
+            ("dfs", Some(bound)) => match bound.parse::<usize>() {
+                Ok(bound) => Ok(Strategy::Dfs {
+                    preemption_bound: Some(bound),
+                }),
+                Err(_) => Err(err()),
+            },
             _ => Err(err()),
         }
     }
@@ -86,6 +109,12 @@ impl fmt::Display for Strategy {
         match self {
             Strategy::Random => f.write_str("random"),
             Strategy::Pct { depth } => write!(f, "pct:{depth}"),
+            Strategy::Dfs {
+                preemption_bound: None,
+            } => f.write_str("dfs"),
+            Strategy::Dfs {
+                preemption_bound: Some(bound),
+            } => write!(f, "dfs:{bound}"),
         }
     }
 }
@@ -113,6 +142,27 @@ pub(crate) trait Scheduler {
 
     /// The execution ended after `steps` scheduling points.
     fn end(&mut self, _steps: u64) {}
+
+    /// Whether the scheduler wants [`choose`](Scheduler::choose) called at
+    /// every decision, even forced ones, and [`step`](Scheduler::step) told
+    /// what each step touched.
+    fn wants_every_step(&self) -> bool {
+        false
+    }
+
+    /// The step that `task` ran since the last decision touched `footprint`.
+    fn step(&mut self, _task: Option<usize>, _footprint: &[crate::dpor::Access]) {}
+
+    /// How deep the current path is, for progress reports.
+    fn depth(&self) -> usize {
+        0
+    }
+
+    /// Prepares the next execution; false when there is nothing left to
+    /// explore.
+    fn next_execution(&mut self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -125,7 +175,13 @@ mod tests {
         assert_eq!("RANDOM".parse::<Strategy>(), Ok(Strategy::Random));
         assert_eq!("pct".parse::<Strategy>(), Ok(Strategy::Pct { depth: 3 }));
         assert_eq!("pct:1".parse::<Strategy>(), Ok(Strategy::Pct { depth: 1 }));
-        for bad in ["", "pct:0", "pct:x", "random:2", "dfs:-1", "pct:"] {
+        assert_eq!(
+            "dfs:2".parse::<Strategy>(),
+            Ok(Strategy::Dfs {
+                preemption_bound: Some(2)
+            })
+        );
+        for bad in ["", "pct:0", "pct:x", "random:2", "dfs:-1", "pct:", "bfs"] {
             let err = bad.parse::<Strategy>().unwrap_err();
             assert!(err.to_string().contains("expected `random`"), "{err}");
         }
@@ -133,7 +189,16 @@ mod tests {
 
     #[test]
     fn display_parses_back() {
-        for s in [Strategy::Random, Strategy::Pct { depth: 5 }] {
+        for s in [
+            Strategy::Random,
+            Strategy::Pct { depth: 5 },
+            Strategy::Dfs {
+                preemption_bound: None,
+            },
+            Strategy::Dfs {
+                preemption_bound: Some(0),
+            },
+        ] {
             assert_eq!(s.to_string().parse::<Strategy>(), Ok(s));
         }
     }

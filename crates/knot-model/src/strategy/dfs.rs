@@ -1,0 +1,220 @@
+use super::{Scheduler, TIMER};
+use crate::dpor::{Access, History};
+
+/// Exhaustive depth-first search with dynamic partial-order reduction and an
+/// optional preemption bound.
+///
+/// Each execution replays the decisions of the previous one up to the
+/// deepest point that still has an alternative to try, takes that
+/// alternative, and from there on lets the running task go on as long as it
+/// can. While it runs, every step is checked for races with earlier steps
+/// of other tasks ([`History`]); a race adds the racing task as an
+/// alternative at the earlier step's decision point. Alternatives nothing
+/// races for are never tried: their executions only reorder steps that
+/// commute.
+#[derive(Debug)]
+pub(crate) struct Dfs {
+    bound: Option<usize>,
+    points: Vec<Point>,
+    /// How many points of `points` the current execution replays.
+    replay: usize,
+    /// The next point of the current execution.
+    next: usize,
+    /// The point where the running step began.
+    stepping: usize,
+    history: History,
+}
+
+#[derive(Debug)]
+struct Point {
+    kind: Kind,
+    chosen: usize,
+    /// Alternatives still to try here.
+    backtrack: Vec<usize>,
+    /// Alternatives tried here.
+    done: Vec<usize>,
+    /// Preemptions on the way to and including this choice.
+    preemptions: usize,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// Which task runs: `enabled` could, `running` was running and could go
+    /// on (choosing another is a preemption).
+    Task {
+        enabled: Vec<usize>,
+        running: Option<usize>,
+    },
+    /// Which of `options` a nondeterministic operation takes; every one is
+    /// tried.
+    Data { options: usize },
+}
+
+impl Dfs {
+    pub(crate) fn new(bound: Option<usize>) -> Dfs {
+        Dfs {
+            bound,
+            points: Vec::new(),
+            replay: 0,
+            next: 0,
+            stepping: 0,
+            history: History::default(),
+        }
+    }
+
+    fn preemptions_before(&self, point: usize) -> usize {
+        point
+            .checked_sub(1)
+            .map_or(0, |p| self.points[p].preemptions)
+    }
+
+    fn within_bound(&self, point: usize, task: usize) -> bool {
+        let Some(bound) = self.bound else {
+            return true;
+        };
+        let Kind::Task { running, .. } = &self.points[point].kind else {
+            return true;
+        };
+        let preempts = running.is_some_and(|r| r != task);
+        self.preemptions_before(point) + usize::from(preempts) <= bound
+    }
+
+    fn add_backtrack(&mut self, point: usize, task: usize) {
+        let Some(Point {
+            kind: Kind::Task { enabled, .. },
+            backtrack,
+            ..
+        }) = self.points.get_mut(point)
+        else {
+            return;
+        };
+        // The racing task could not run there: try everything that could.
+        let candidates: Vec<usize> = if enabled.contains(&task) {
+            vec![task]
+        } else {
+            enabled.clone()
+        };
+        for c in candidates {
+            if !backtrack.contains(&c) {
+                backtrack.push(c);
+            }
+        }
+    }
+}
+
+/// The DPOR index of a task: the timer queue is 0.
+fn index(task: usize) -> usize {
+    if task == TIMER {
+        0
+    } else {
+        task + 1
+    }
+}
+
+impl Scheduler for Dfs {
+    fn begin(&mut self) {
+        self.next = 0;
+        self.stepping = 0;
+        self.history.clear();
+    }
+
+    fn choose(&mut self, runnable: &[usize], current: Option<usize>, _step: u64) -> Option<usize> {
+        let at = self.next;
+        self.next += 1;
+        self.stepping = at;
+        if at < self.replay {
+            let point = &self.points[at];
+            return match &point.kind {
+                Kind::Task { .. } if runnable.contains(&point.chosen) => Some(point.chosen),
+                _ => None,
+            };
+        }
+        let running = current.filter(|c| runnable.contains(c));
+        let chosen = running.unwrap_or(runnable[0]);
+        let preemptions = self.preemptions_before(at);
+        self.points.push(Point {
+            kind: Kind::Task {
+                enabled: runnable.to_vec(),
+                running,
+            },
+            chosen,
+            backtrack: vec![chosen],
+            done: Vec::new(),
+            preemptions,
+        });
+        Some(chosen)
+    }
+
+    fn choose_index(&mut self, options: usize) -> Option<usize> {
+        let at = self.next;
+        self.next += 1;
+        if at < self.replay {
+            let point = &self.points[at];
+            return match point.kind {
+                Kind::Data { options: o } if o == options => Some(point.chosen),
+                _ => None,
+            };
+        }
+        let preemptions = self.preemptions_before(at);
+        self.points.push(Point {
+            kind: Kind::Data { options },
+            chosen: 0,
+            backtrack: (0..options).collect(),
+            done: Vec::new(),
+            preemptions,
+        });
+        Some(0)
+    }
+
+    fn wants_every_step(&self) -> bool {
+        true
+    }
+
+    fn depth(&self) -> usize {
+        self.points.len()
+    }
+
+    fn step(&mut self, task: Option<usize>, footprint: &[Access]) {
+        let Some(task) = task else {
+            return;
+        };
+        let races = self.history.step(index(task), self.stepping, footprint);
+        for (point, racer) in races {
+            let racer = if racer == 0 { TIMER } else { racer - 1 };
+            self.add_backtrack(point, racer);
+        }
+    }
+
+    fn next_execution(&mut self) -> bool {
+        while let Some(at) = self.points.len().checked_sub(1) {
+            let chosen = self.points[at].chosen;
+            if !self.points[at].done.contains(&chosen) {
+                self.points[at].done.push(chosen);
+            }
+            let point = &self.points[at];
+            let untried: Vec<usize> = point
+                .backtrack
+                .iter()
+                .copied()
+                .filter(|c| !point.done.contains(c))
+                .collect();
+            let next = untried.into_iter().find(|&c| self.within_bound(at, c));
+            match next {
+                Some(choice) => {
+                    let preempts = matches!(&self.points[at].kind,
+                        Kind::Task { running: Some(r), .. } if *r != choice);
+                    let before = self.preemptions_before(at);
+                    let point = &mut self.points[at];
+                    point.chosen = choice;
+                    point.preemptions = before + usize::from(preempts);
+                    self.replay = at + 1;
+                    return true;
+                }
+                None => {
+                    self.points.pop();
+                }
+            }
+        }
+        false
+    }
+}
