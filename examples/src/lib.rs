@@ -1,4 +1,4 @@
-//! Five classic concurrency bugs, written the goroutine way with knot, and
+//! Nine classic concurrency bugs, written the goroutine way with knot, and
 //! the checker catching each of them.
 //!
 //! Every example is a small program in two versions:
@@ -19,6 +19,10 @@
 //! | [`lost_update`] | load, then store, on a shared counter | a panic (main's assertion) |
 //! | [`abba`] | two tasks take two locks in opposite orders | a deadlock |
 //! | [`task_panic`] | a fire-and-forget task panics; nobody hears | a panic |
+//! | [`classic_leak`] | a worker loops over a channel nobody closes | a leak |
+//! | [`worker_pool`] | results closed after the loop that reads them | a deadlock |
+//! | [`pipeline`] | the last stage stops early; the others wait forever | a leak |
+//! | [`fan_out`] | a reply after the deadline waits forever to be read | a leak |
 //!
 //! `cargo run -p knot-examples` runs them all (the `tour` binary) and prints
 //! every report. To check one yourself:
@@ -43,13 +47,18 @@
 //!
 //! The same functions run live too, outside the checker, with real threads:
 //! [`services::run_live`] fetches three slow services concurrently and
-//! returns how long that took.
+//! returns how long that took, and [`fan_out::run_live`] asks three services
+//! under a 50 ms deadline and returns the page it got in that time.
 
 pub mod abba;
+pub mod classic_leak;
+pub mod fan_out;
 pub mod lost_update;
+pub mod pipeline;
 pub mod services;
 pub mod task_panic;
 pub mod unjoined;
+pub mod worker_pool;
 
 use knot::ReportKind;
 
@@ -78,7 +87,7 @@ pub struct Example {
 }
 
 /// Every example, in the order the tour shows them.
-pub const EXAMPLES: [Example; 5] = [
+pub const EXAMPLES: [Example; 9] = [
     Example {
         name: "services",
         about: services::ABOUT,
@@ -113,6 +122,34 @@ pub const EXAMPLES: [Example; 5] = [
         expected: task_panic::EXPECTED,
         buggy: task_panic::buggy,
         fixed: task_panic::fixed,
+    },
+    Example {
+        name: "classic_leak",
+        about: classic_leak::ABOUT,
+        expected: classic_leak::EXPECTED,
+        buggy: classic_leak::buggy,
+        fixed: classic_leak::fixed,
+    },
+    Example {
+        name: "worker_pool",
+        about: worker_pool::ABOUT,
+        expected: worker_pool::EXPECTED,
+        buggy: worker_pool::buggy,
+        fixed: worker_pool::fixed,
+    },
+    Example {
+        name: "pipeline",
+        about: pipeline::ABOUT,
+        expected: pipeline::EXPECTED,
+        buggy: pipeline::buggy,
+        fixed: pipeline::fixed,
+    },
+    Example {
+        name: "fan_out",
+        about: fan_out::ABOUT,
+        expected: fan_out::EXPECTED,
+        buggy: fan_out::buggy,
+        fixed: fan_out::fixed,
     },
 ];
 

@@ -133,13 +133,99 @@ mod task_panic {
     }
 }
 
-/// The list the tour walks is the five modules, each once.
+mod classic_leak {
+    use knot_examples::classic_leak;
+
+    #[test]
+    fn buggy() {
+        super::reports(classic_leak::buggy, classic_leak::EXPECTED);
+    }
+
+    #[test]
+    fn fixed() {
+        super::clean(classic_leak::fixed);
+    }
+}
+
+mod worker_pool {
+    use knot_examples::worker_pool;
+
+    #[test]
+    fn buggy() {
+        super::reports(worker_pool::buggy, worker_pool::EXPECTED);
+    }
+
+    #[test]
+    fn fixed() {
+        super::clean(worker_pool::fixed);
+    }
+}
+
+mod pipeline {
+    use knot_examples::pipeline;
+
+    #[test]
+    fn buggy() {
+        super::reports(pipeline::buggy, pipeline::EXPECTED);
+    }
+
+    #[test]
+    fn fixed() {
+        super::clean(pipeline::fixed);
+    }
+}
+
+mod fan_out {
+    use knot_examples::fan_out;
+
+    #[test]
+    fn buggy() {
+        super::reports(fan_out::buggy, fan_out::EXPECTED);
+    }
+
+    #[test]
+    fn fixed() {
+        super::clean(fan_out::fixed);
+    }
+
+    /// Live, the page waits for the deadline (`video` never beats it), and
+    /// main returns soon after it: the cancelled `video` stops at once
+    /// instead of working its 300 ms. A sanity bound, not a benchmark.
+    #[test]
+    fn run_live_keeps_the_deadline() {
+        let (page, elapsed) = fan_out::run_live();
+        assert!(
+            page.iter().all(|answer| !answer.starts_with("video")),
+            "video answered before the deadline: {page:?}"
+        );
+        assert!(
+            elapsed >= fan_out::DEADLINE,
+            "the page was ready in {elapsed:?}, before the deadline"
+        );
+        assert!(
+            elapsed.as_millis() < 200,
+            "the page took {elapsed:?}: main waited for video instead of cancelling it"
+        );
+    }
+}
+
+/// The list the tour walks is the nine modules, each once.
 #[test]
 fn the_tour_lists_every_example() {
     let names: Vec<&str> = knot_examples::EXAMPLES.iter().map(|e| e.name).collect();
     assert_eq!(
         names,
-        ["services", "unjoined", "lost_update", "abba", "task_panic"]
+        [
+            "services",
+            "unjoined",
+            "lost_update",
+            "abba",
+            "task_panic",
+            "classic_leak",
+            "worker_pool",
+            "pipeline",
+            "fan_out",
+        ]
     );
     for example in &knot_examples::EXAMPLES {
         assert!(

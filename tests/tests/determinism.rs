@@ -343,7 +343,6 @@ fn a_garbled_schedule_is_an_error_not_a_panic() {
         "9:3:0",
         "1:3:a",
         "1:3:0*0",
-        "1:2:0.0.0",
         "1:3:-1",
         "1:3:0**2",
         "1:18446744073709551616:0",
@@ -383,7 +382,15 @@ fn garbled_schedule_errors_say_what_is_wrong() {
     );
     assert!(message("1:x:0").contains("`x` is not a step count"));
     assert!(message("1:3:a").contains("`a` is not a choice"));
-    assert!(message("1:2:0.0.0").contains("3 choices but only 2 steps"));
+    assert!(message("1:3:0*0").contains("`0*0`"));
+}
+
+#[test]
+fn a_schedule_that_does_not_fit_is_a_divergence() {
+    match Checker::new().try_replay("1:2:0.0.0", abba) {
+        Err(Error::Diverged { detail, .. }) => assert!(!detail.is_empty()),
+        other => panic!("gave {other:?}"),
+    }
 }
 
 #[test]

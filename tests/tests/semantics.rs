@@ -25,11 +25,14 @@ fn one_execution(seed: u64, program: fn()) -> Report {
 
 /// The position in the trace of the first event of task `task` doing
 /// `operation`.
+/// Where `task` first asked for `operation`: when it started waiting for it,
+/// or did it at once.
 fn position(report: &Report, task: u64, operation: &str) -> Option<usize> {
+    let waits = format!("blocks in {operation}");
     report
         .trace
         .iter()
-        .position(|e| e.task == task && e.operation == operation)
+        .position(|e| e.task == task && (e.operation == operation || e.operation == waits))
 }
 
 /// Main holds the write lock while a reader and then maybe a writer queue

@@ -28,6 +28,11 @@ pub trait Executor: Sync {
     /// A number for a newly created object.
     fn new_object_id(&self) -> u64;
 
+    /// A number that changes with every execution of the checker, so that
+    /// objects created before it (such as a `static` atomic) can tell
+    /// whether the number they were given is still theirs.
+    fn epoch(&self) -> u32;
+
     /// Announces a visible operation of the running task; under the checker
     /// this is a scheduling point.
     fn operation(
@@ -331,6 +336,19 @@ pub fn fail(failure: Failure) -> ! {
         }
         None => panic!("knot: {}", failure.message),
     }
+}
+
+/// The number of an object that cannot number itself at creation (an atomic
+/// created by a `const fn`): `tag` caches it for the current execution.
+pub fn lazy_object_id(tag: &std::sync::atomic::AtomicU64) -> u64 {
+    let epoch = executor().map_or(0, |e| u64::from(e.epoch()));
+    let cached = tag.load(Ordering::Relaxed);
+    if cached != 0 && cached >> 32 == epoch {
+        return cached & u64::from(u32::MAX);
+    }
+    let id = new_object_id() & u64::from(u32::MAX);
+    tag.store((epoch << 32) | id, Ordering::Relaxed);
+    id
 }
 
 /// The current time as a duration since the executor's epoch: virtual time

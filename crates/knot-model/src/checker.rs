@@ -269,7 +269,10 @@ impl Checker {
                 break;
             }
             progress.tick(executions, session.depth());
-            if config.time_limit.is_some_and(|limit| progress.elapsed() >= limit) {
+            if config
+                .time_limit
+                .is_some_and(|limit| progress.elapsed() >= limit)
+            {
                 break;
             }
         }

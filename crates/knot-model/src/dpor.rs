@@ -85,10 +85,6 @@ pub(crate) fn conflicts(kind: ObjectKind, a: Op, b: Op) -> bool {
     match kind {
         // A join waits for the exit; spawning orders the child after it.
         ObjectKind::Task => false,
-        ObjectKind::RwLock if a == Op::Register || b == Op::Register => {
-            // A queued writer holds back readers that come after it.
-            matches!((a, b), (Op::Register, Op::Read) | (Op::Read, Op::Register))
-        }
         ObjectKind::Mutex | ObjectKind::RwLock => {
             if releases(a) || releases(b) {
                 // Only an attempt that does not wait can see the lock both
@@ -101,12 +97,11 @@ pub(crate) fn conflicts(kind: ObjectKind, a: Op, b: Op) -> bool {
         // A waiter resumes only after its notification: the wake-up itself
         // races with nothing. Registering to wait does race with notifies.
         ObjectKind::Condvar => !(a == Op::CondWait || b == Op::CondWait),
-        // Counting up or down commutes; only the order of adding and
-        // finishing (going negative) and of adding and waiting matters.
-        // Done and wait cannot both be next: wait waits for the zero.
-        ObjectKind::WaitGroup => matches!(
+        // Counting up, or down, commutes; starting to wait before or after
+        // the counter changes does not.
+        ObjectKind::WaitGroup => !matches!(
             (a, b),
-            (Op::Add, Op::Done) | (Op::Done, Op::Add) | (Op::Add, Op::Wait) | (Op::Wait, Op::Add)
+            (Op::Wait, Op::Wait) | (Op::Add, Op::Add) | (Op::Done, Op::Done)
         ),
         // A sleep resumes only after its timer fired.
         ObjectKind::Timer => !(a == Op::Sleep || b == Op::Sleep),
@@ -153,6 +148,14 @@ impl Clock {
     }
 }
 
+/// A step of the current execution.
+#[derive(Debug, Clone)]
+struct Step {
+    task: usize,
+    local: u32,
+    clock: Clock,
+}
+
 /// An access made during the current execution.
 #[derive(Debug, Clone)]
 struct Past {
@@ -163,6 +166,8 @@ struct Past {
     local: u32,
     /// The decision point where the step began.
     point: usize,
+    /// The step's index in the execution.
+    step: usize,
     op: Op,
     wake: bool,
     /// The task's clock after the step.
@@ -175,12 +180,56 @@ struct Past {
 pub(crate) struct History {
     clocks: Vec<Clock>,
     objects: HashMap<(ObjectKind, u64), Vec<Past>>,
+    steps: Vec<Step>,
+}
+
+/// A race found by [`History::step`]: to reverse it, one of `initials` must
+/// run at decision point `point` instead of what ran there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Race {
+    pub(crate) point: usize,
+    /// The tasks (DPOR indices) that can start a reordering that puts the
+    /// later step first: those whose first step after the earlier one does
+    /// not wait for another step after it.
+    pub(crate) initials: Vec<usize>,
 }
 
 impl History {
     pub(crate) fn clear(&mut self) {
         self.clocks.clear();
         self.objects.clear();
+        self.steps.clear();
+    }
+
+    /// The tasks that could start the steps from `from + 1` on that do not
+    /// happen after step `from`, followed by a step of `task` with clock
+    /// `clock` (source sets, Abdulla et al., POPL 2014).
+    fn initials(&self, from: usize, task: usize, clock: &Clock) -> Vec<usize> {
+        let first = &self.steps[from];
+        let after_first = |c: &Clock| c.get(first.task) >= first.local;
+        let mut chosen: Vec<&Step> = Vec::new();
+        let mut initials = Vec::new();
+        let later = self.steps[from + 1..]
+            .iter()
+            .filter(|s| !after_first(&s.clock))
+            .map(|s| (s.task, s.local, &s.clock));
+        for (t, local, c) in later.chain(std::iter::once((task, u32::MAX, clock))) {
+            let _ = local;
+            let waits = chosen
+                .iter()
+                .any(|s| s.task != t && c.get(s.task) >= s.local);
+            let seen = chosen.iter().any(|s| s.task == t) || initials.contains(&t);
+            if !waits && !seen {
+                initials.push(t);
+            }
+            if let Some(step) = self.steps[from + 1..]
+                .iter()
+                .find(|s| s.task == t && std::ptr::eq(&s.clock, c))
+            {
+                chosen.push(step);
+            }
+        }
+        initials
     }
 
     fn clock(&mut self, task: usize) -> &mut Clock {
@@ -193,10 +242,11 @@ impl History {
     /// Adds the step of `task` (a DPOR index) that began at decision `point`
     /// and touched `footprint`; returns the races found as (earlier point,
     /// task that should be tried there).
-    pub(crate) fn step(&mut self, task: usize, point: usize, footprint: &[Access]) -> Vec<(usize, usize)> {
+    pub(crate) fn step(&mut self, task: usize, point: usize, footprint: &[Access]) -> Vec<Race> {
         let mut races = Vec::new();
         let local = self.clock(task).tick(task);
         let before = self.clocks[task].clone();
+        let index = self.steps.len();
         for access in footprint {
             let Some(past) = self.objects.get(&(access.kind, access.id)) else {
                 continue;
@@ -211,7 +261,11 @@ impl History {
                     && before.get(p.task) < p.local
             });
             if let Some(p) = race {
-                races.push((p.point, task));
+                let initials = self.initials(p.step, task, &before);
+                races.push(Race {
+                    point: p.point,
+                    initials,
+                });
             }
         }
         let mut after = before;
@@ -235,11 +289,17 @@ impl History {
                     task,
                     local,
                     point,
+                    step: index,
                     op: access.op,
                     wake: access.wake,
                     clock: after.clone(),
                 });
         }
+        self.steps.push(Step {
+            task,
+            local,
+            clock: after.clone(),
+        });
         self.clocks[task] = after;
         races
     }
@@ -276,7 +336,13 @@ mod tests {
             wake: false,
         };
         assert!(history.step(1, 0, &[x]).is_empty());
-        assert_eq!(history.step(2, 1, &[x]), vec![(0, 2)]);
+        assert_eq!(
+            history.step(2, 1, &[x]),
+            vec![Race {
+                point: 0,
+                initials: vec![2]
+            }]
+        );
         // Task 2 now happens after task 1's store: no new race with it.
         assert!(history.step(2, 2, &[x]).is_empty());
     }

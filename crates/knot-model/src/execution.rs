@@ -22,9 +22,9 @@ use knot_core::object::Object;
 use knot_core::op::Op;
 use knot_core::task::{self, JoinHandle, TaskConfig, TaskEnd, TaskId};
 
+use crate::dpor::Access;
 use crate::panics;
 use crate::schedule::Schedule;
-use crate::dpor::Access;
 use crate::strategy::{Scheduler, TIMER};
 use crate::trace::{Event, Trace};
 
@@ -473,6 +473,7 @@ fn fire_timer() -> bool {
             op: Op::Fire,
             object: None,
             site: None,
+            blocks: false,
         });
     });
     false
@@ -548,6 +549,9 @@ fn point(
                 ex.tasks[task].started = true;
                 if let Some((on, ready)) = wait {
                     ex.tasks[task].state = State::Blocked { on, ready };
+                    if !ready {
+                        ex.trace_wait(op, object, site);
+                    }
                 }
                 return Step::Suspend(Suspend::Started);
             }
@@ -563,6 +567,9 @@ fn point(
             }
             if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
                 // It cannot go on; the scheduling loop picks who runs.
+                if first {
+                    ex.trace_wait(op, object, site);
+                }
                 return Step::Suspend(Suspend::Block);
             }
             match ex.pick(Some(task)) {
@@ -671,6 +678,7 @@ impl Execution {
             op,
             object: object.copied(),
             site: Some(site),
+            blocks: false,
         });
         if self.tracking {
             if let Some(object) = object {
@@ -678,6 +686,21 @@ impl Execution {
             }
         }
         self.note_effect(op, site);
+    }
+
+    /// Records that the running task started waiting in `op`.
+    fn trace_wait(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
+        self.events += 1;
+        let step = self.events;
+        let task = self.current;
+        self.trace.push(Event {
+            step,
+            task,
+            op,
+            object: object.copied(),
+            site: Some(site),
+            blocks: true,
+        });
     }
 
     /// Remembers the first effect of the running task after main returned.
@@ -832,6 +855,10 @@ impl Executor for Model {
         with(|ex| ex.key(ex.current))
     }
 
+    fn epoch(&self) -> u32 {
+        with(|ex| ex.generation)
+    }
+
     fn new_object_id(&self) -> u64 {
         with(|ex| {
             ex.next_object += 1;
@@ -849,7 +876,12 @@ impl Executor for Model {
     }
 
     fn wait_point(&self, blocked: &BlockedOn, ready: bool) -> Resume {
-        point(blocked.op, Some(&blocked.object), blocked.site, Some((*blocked, ready)))
+        point(
+            blocked.op,
+            Some(&blocked.object),
+            blocked.site,
+            Some((*blocked, ready)),
+        )
     }
 
     fn touch(&self, object: &Object, op: Op) {

@@ -132,7 +132,11 @@ pub(crate) fn build(
         .map(|e| TraceEvent {
             step: e.step,
             task: e.task as u64,
-            operation: e.op.name().to_owned(),
+            operation: if e.blocks {
+                format!("blocks in {}", e.op.name())
+            } else {
+                e.op.name().to_owned()
+            },
             object: e.object.as_ref().map(object),
             site: e.site.map(site),
         })

@@ -18,6 +18,9 @@ pub(crate) struct Event {
     pub(crate) object: Option<Object>,
     /// Where the operation was called; `None` for a timer firing.
     pub(crate) site: Option<&'static Location<'static>>,
+    /// Whether the task could not complete the operation yet and started
+    /// waiting; its completion is a later event.
+    pub(crate) blocks: bool,
 }
 
 /// The latest [`CAPACITY`] events.
@@ -61,6 +64,7 @@ mod tests {
             op: Op::Yield,
             object: None,
             site: Some(Location::caller()),
+            blocks: false,
         }
     }
 

@@ -27,6 +27,7 @@
 //! assert_eq!(Report::from_json(&json).unwrap(), report);
 //! ```
 
+mod html;
 mod json;
 mod model;
 mod text;

@@ -2,8 +2,8 @@
 //!
 //! Runs each example's buggy version under the checker and prints the report
 //! knot makes, checks that the fixed version gets through the same schedules
-//! without one, then runs the services example live. It exits with a
-//! non-zero status if any example does not behave as documented.
+//! without one, then runs the services and fan_out examples live. It exits
+//! with a non-zero status if any example does not behave as documented.
 //!
 //! `cargo run -p knot-examples -- abba lost_update` runs only the examples
 //! named. The `KNOT_*` environment variables apply, as in any check; with
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use knot::{Checker, Outcome, ReportKind};
-use knot_examples::{services, Example, EXAMPLES, ITERATIONS, SEED};
+use knot_examples::{fan_out, services, Example, EXAMPLES, ITERATIONS, SEED};
 
 /// The width of the rule lines around each report.
 const WIDTH: usize = 78;
@@ -117,6 +117,30 @@ fn main() -> ExitCode {
             elapsed.as_millis(),
             3 * services::LATENCY.as_millis()
         );
+
+        println!();
+        println!("{}", rule("fan_out, live", '='));
+        let latencies: Vec<String> = fan_out::SERVICES
+            .iter()
+            .map(|(name, latency)| format!("{name} {} ms", latency.as_millis()))
+            .collect();
+        println!(
+            "The fixed fan_out program again, outside the checker: the services take\n\
+             {}, and the page waits at most {} ms.",
+            latencies.join(", "),
+            fan_out::DEADLINE.as_millis()
+        );
+        let (page, elapsed) = fan_out::run_live();
+        let (answered, missed): (Vec<&str>, Vec<&str>) = fan_out::SERVICES
+            .iter()
+            .map(|(name, _)| *name)
+            .partition(|name| page.iter().any(|answer| answer.starts_with(name)));
+        println!(
+            "the page got {} in {} ms; {} gave up at the deadline, and main joined all three",
+            list(&answered, "no answer"),
+            elapsed.as_millis(),
+            list(&missed, "no service")
+        );
     }
 
     println!();
@@ -207,6 +231,15 @@ fn a(kind: ReportKind) -> String {
         format!("an {kind}")
     } else {
         format!("a {kind}")
+    }
+}
+
+/// "a", "a and b", "a, b and c"; `none` if `names` is empty.
+fn list(names: &[&str], none: &str) -> String {
+    match names {
+        [] => none.to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 

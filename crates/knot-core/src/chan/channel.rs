@@ -397,7 +397,11 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Closed`] if the channel is closed and drained.
     #[track_caller]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        executor::operation(Op::TryRecv, Some(&self.chan.object), Location::caller());
+        self.try_recv_at(Location::caller())
+    }
+
+    fn try_recv_at(&self, site: &'static Location<'static>) -> Result<T, TryRecvError> {
+        executor::operation(Op::TryRecv, Some(&self.chan.object), site);
         let _protocol = protocol();
         match self.chan.state().try_recv(None) {
             Some(Ok(value)) => Ok(value),
@@ -440,13 +444,21 @@ impl<T> Receiver<T> {
     /// }
     /// assert_eq!(sum, 3);
     /// ```
+    #[track_caller]
     pub fn iter(&self) -> Iter<'_, T> {
-        Iter { receiver: self }
+        Iter {
+            receiver: self,
+            site: Location::caller(),
+        }
     }
 
     /// An iterator over the values that can be received without waiting.
+    #[track_caller]
     pub fn try_iter(&self) -> TryIter<'_, T> {
-        TryIter { receiver: self }
+        TryIter {
+            receiver: self,
+            site: Location::caller(),
+        }
     }
 
     /// Whether the channel is closed (values may still be buffered).
@@ -466,32 +478,37 @@ impl<T> Receiver<T> {
 }
 
 /// Receives until the channel is closed and drained; see [`Receiver::iter`].
+///
+/// Its receives are reported at the place the iterator was made (the `for`
+/// loop, or the `iter()` call), not inside iterator adapters.
 #[derive(Debug)]
 pub struct Iter<'a, T> {
     receiver: &'a Receiver<T>,
+    site: &'static Location<'static>,
 }
 
 /// Receives what needs no wait; see [`Receiver::try_iter`].
 #[derive(Debug)]
 pub struct TryIter<'a, T> {
     receiver: &'a Receiver<T>,
+    site: &'static Location<'static>,
 }
 
 impl<T> Iterator for Iter<'_, T> {
     type Item = T;
 
-    #[track_caller]
     fn next(&mut self) -> Option<T> {
-        self.receiver.recv().ok()
+        let mut arm = RecvArm::new(self.receiver);
+        select(&mut [&mut arm], false, Op::Recv, self.site);
+        arm.into_result().ok()
     }
 }
 
 impl<T> Iterator for TryIter<'_, T> {
     type Item = T;
 
-    #[track_caller]
     fn next(&mut self) -> Option<T> {
-        self.receiver.try_recv().ok()
+        self.receiver.try_recv_at(self.site).ok()
     }
 }
 
@@ -499,6 +516,7 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
     type Item = T;
     type IntoIter = Iter<'a, T>;
 
+    #[track_caller]
     fn into_iter(self) -> Iter<'a, T> {
         self.iter()
     }

@@ -24,14 +24,15 @@ use crate::executor;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 
-/// Announces an access to the atomic at `address`: atomics are `const` to
-/// create, so they have no number of their own and go by their address.
+/// Announces an access to an atomic. Atomics are `const` to create, so they
+/// get their number at their first access in each execution, which is also
+/// the place reports show as their creation site.
 #[inline]
 #[track_caller]
-fn access<T>(atomic: &T, op: Op) {
+fn access(tag: &std_atomic::AtomicU64, op: Op) {
     if executor::is_entered() {
         let site = Location::caller();
-        let object = Object::with_id(ObjectKind::Atomic, atomic as *const T as u64, site);
+        let object = Object::with_id(ObjectKind::Atomic, executor::lazy_object_id(tag), site);
         executor::operation(op, Some(&object), site);
     }
 }
@@ -43,27 +44,28 @@ macro_rules! atomic_common {
             pub const fn new(value: $t) -> $name {
                 $name {
                     inner: std_atomic::$std::new(value),
+                    tag: std_atomic::AtomicU64::new(0),
                 }
             }
 
             /// Loads the value.
             #[track_caller]
             pub fn load(&self, order: Ordering) -> $t {
-                access(self, Op::Load);
+                access(&self.tag, Op::Load);
                 self.inner.load(order)
             }
 
             /// Stores `value`.
             #[track_caller]
             pub fn store(&self, value: $t, order: Ordering) {
-                access(self, Op::Store);
+                access(&self.tag, Op::Store);
                 self.inner.store(value, order)
             }
 
             /// Stores `value` and returns the previous value.
             #[track_caller]
             pub fn swap(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.swap(value, order)
             }
 
@@ -77,7 +79,7 @@ macro_rules! atomic_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.compare_exchange(current, new, success, failure)
             }
 
@@ -91,7 +93,7 @@ macro_rules! atomic_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.compare_exchange(current, new, success, failure)
             }
 
@@ -107,35 +109,35 @@ macro_rules! atomic_common {
             where
                 F: FnMut($t) -> Option<$t>,
             {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_update(set_order, fetch_order, &mut f)
             }
 
             /// Bitwise "and" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_and(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_and(value, order)
             }
 
             /// Bitwise "nand" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_nand(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_nand(value, order)
             }
 
             /// Bitwise "or" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_or(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_or(value, order)
             }
 
             /// Bitwise "xor" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_xor(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_xor(value, order)
             }
 
@@ -178,6 +180,7 @@ macro_rules! atomic_int {
         $(#[$doc])*
         pub struct $name {
             inner: std_atomic::$std,
+            tag: std_atomic::AtomicU64,
         }
 
         atomic_common!($name, $std, $t);
@@ -186,7 +189,7 @@ macro_rules! atomic_int {
             /// Adds `value`, wrapping on overflow; returns the previous value.
             #[track_caller]
             pub fn fetch_add(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_add(value, order)
             }
 
@@ -194,7 +197,7 @@ macro_rules! atomic_int {
             /// value.
             #[track_caller]
             pub fn fetch_sub(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_sub(value, order)
             }
 
@@ -202,7 +205,7 @@ macro_rules! atomic_int {
             /// previous value.
             #[track_caller]
             pub fn fetch_max(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_max(value, order)
             }
 
@@ -210,7 +213,7 @@ macro_rules! atomic_int {
             /// previous value.
             #[track_caller]
             pub fn fetch_min(&self, value: $t, order: Ordering) -> $t {
-                access(self, Op::Rmw);
+                access(&self.tag, Op::Rmw);
                 self.inner.fetch_min(value, order)
             }
         }
@@ -228,6 +231,7 @@ macro_rules! atomic_int {
 /// ```
 pub struct AtomicBool {
     inner: std_atomic::AtomicBool,
+    tag: std_atomic::AtomicU64,
 }
 
 atomic_common!(AtomicBool, AtomicBool, bool);
@@ -236,7 +240,7 @@ impl AtomicBool {
     /// Logical negation; returns the previous value.
     #[track_caller]
     pub fn fetch_not(&self, order: Ordering) -> bool {
-        access(self, Op::Rmw);
+        access(&self.tag, Op::Rmw);
         self.inner.fetch_xor(true, order)
     }
 }

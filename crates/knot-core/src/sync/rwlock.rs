@@ -253,15 +253,20 @@ impl<T: ?Sized> RwLock<T> {
                 blocked: Some(blocked),
             });
         }
-        let ready = st.can(want);
-        st.waiters.register(&me, want);
-        // A queued writer holds back new readers: that is an effect on them.
-        st.refresh();
-        drop(st);
         if want == Want::Write {
-            executor::touch(&self.object, Op::Register);
+            // Queueing as a writer holds back new readers, so it is part of
+            // the operation rather than of the wait: the writer joins the
+            // queue when it is scheduled, and may then wait.
+            drop(st);
+            executor::operation(op, Some(&self.object), site);
+        } else {
+            // A waiting reader holds back nobody: it is simply not scheduled
+            // until it can read.
+            let ready = st.can(want);
+            st.waiters.register(&me, want);
+            drop(st);
+            executor::wait_point(blocked, ready);
         }
-        executor::wait_point(blocked, ready);
         loop {
             let mut st = state(&self.state);
             let want = st.waiters.get(me.key()).copied().unwrap_or(want);

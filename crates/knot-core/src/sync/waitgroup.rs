@@ -105,21 +105,25 @@ impl WaitGroup {
             op: Op::Wait,
             site,
         };
+        // Starting to wait is an operation in its own right: a waiter is
+        // released by the next time the counter reaches zero after it
+        // started, even if the counter is raised again before it runs.
+        executor::operation(Op::Wait, Some(&inner.object), site);
         let me = executor::current();
         let mut st = state(&inner.state);
+        if st.count == 0 {
+            return;
+        }
         let generation = st.generation;
-        let ready = st.count == 0;
         st.waiters.register(&me, generation);
         drop(st);
-        executor::wait_point(blocked, ready);
         loop {
+            executor::block(blocked);
             let mut st = state(&inner.state);
-            if st.count == 0 || st.generation != generation {
+            if st.generation != generation {
                 st.waiters.remove(me.key());
                 return;
             }
-            drop(st);
-            executor::block(blocked);
         }
     }
 
@@ -158,10 +162,10 @@ impl WaitGroup {
         if count == 0 {
             st.generation += 1;
         }
-        // A waiter may go on once the counter is zero, or has been zero
-        // since it started waiting.
+        // A waiter goes on once the counter has been zero since it started
+        // waiting.
         let generation = st.generation;
-        st.waiters.refresh(|waited| count == 0 || *waited != generation);
+        st.waiters.refresh(|waited| *waited != generation);
     }
 }
 

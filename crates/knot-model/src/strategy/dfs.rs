@@ -79,7 +79,8 @@ impl Dfs {
         self.preemptions_before(point) + usize::from(preempts) <= bound
     }
 
-    fn add_backtrack(&mut self, point: usize, task: usize) {
+    /// Makes sure one of `initials` is tried at `point`.
+    fn add_backtrack(&mut self, point: usize, initials: &[usize]) {
         let Some(Point {
             kind: Kind::Task { enabled, .. },
             backtrack,
@@ -88,15 +89,18 @@ impl Dfs {
         else {
             return;
         };
-        // The racing task could not run there: try everything that could.
-        let candidates: Vec<usize> = if enabled.contains(&task) {
-            vec![task]
-        } else {
-            enabled.clone()
-        };
-        for c in candidates {
-            if !backtrack.contains(&c) {
-                backtrack.push(c);
+        if initials.iter().any(|t| backtrack.contains(t)) {
+            return;
+        }
+        match initials.iter().find(|t| enabled.contains(t)) {
+            Some(&t) => backtrack.push(t),
+            // None of them could run there: try everything that could.
+            None => {
+                for &t in enabled.iter() {
+                    if !backtrack.contains(&t) {
+                        backtrack.push(t);
+                    }
+                }
             }
         }
     }
@@ -179,9 +183,13 @@ impl Scheduler for Dfs {
             return;
         };
         let races = self.history.step(index(task), self.stepping, footprint);
-        for (point, racer) in races {
-            let racer = if racer == 0 { TIMER } else { racer - 1 };
-            self.add_backtrack(point, racer);
+        for race in races {
+            let initials: Vec<usize> = race
+                .initials
+                .iter()
+                .map(|&i| if i == 0 { TIMER } else { i - 1 })
+                .collect();
+            self.add_backtrack(race.point, &initials);
         }
     }
 
