@@ -90,8 +90,6 @@ fn buggy_attribute_test_names_the_leaked_task() {
 /// strategy, but the checker has no such strategy: the test panics at run
 /// time instead of exploring.
 #[knot::test(iterations = 10, strategy = "dfs")]
-#[ignore = "crate bug: #[knot::test] accepts strategy = \"dfs\" at compile time, \
-            but Strategy::from_str rejects it and the test panics"]
 fn attribute_dfs_strategy_runs() {
     counter();
 }

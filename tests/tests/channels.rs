@@ -511,9 +511,6 @@ fn recv_timeout_on_a_closed_channel_live() {
 /// timer are then both ready and the choice between them is explored, so
 /// `Timeout` comes back for a channel that was closed before the call.
 #[test]
-#[ignore = "crate bug: under the checker recv_timeout on a closed channel can return \
-            Timeout: the timer it arms may fire at its own scheduling point and the \
-            select between channel and timer then picks the timer"]
 fn recv_timeout_on_a_closed_channel_checked() {
     checked(recv_timeout_on_a_closed_channel);
 }
@@ -568,9 +565,6 @@ fn recv_timeout_returns_a_buffered_value_live() {
 /// fires at the call's own scheduling point, and the select inside
 /// `recv_timeout` then chooses between the buffered value and the timeout.
 #[test]
-#[ignore = "crate bug: under the checker recv_timeout can return Timeout although a value \
-            was buffered before the call (the timer it arms fires at its own scheduling \
-            point)"]
 fn recv_timeout_returns_a_buffered_value_checked() {
     checked(recv_timeout_returns_a_buffered_value);
 }

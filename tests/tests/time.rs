@@ -364,15 +364,11 @@ fn cancelling_a_dropped_parent_cancels_its_child() {
 }
 
 #[test]
-#[ignore = "crate bug: Cancel::cancel does nothing once every clone of its Context is dropped, \
-            so the children of that context are never cancelled"]
 fn cancelling_a_dropped_parent_cancels_its_child_live() {
     live(cancelling_a_dropped_parent_cancels_its_child);
 }
 
 #[test]
-#[ignore = "crate bug: Cancel::cancel does nothing once every clone of its Context is dropped, \
-            so the children of that context are never cancelled"]
 fn cancelling_a_dropped_parent_cancels_its_child_checked() {
     checked(cancelling_a_dropped_parent_cancels_its_child);
 }
@@ -393,15 +389,11 @@ fn a_done_channel_outlives_its_context() {
 }
 
 #[test]
-#[ignore = "crate bug: a context's done channel closes as soon as every clone of the Context \
-            is dropped, although nobody cancelled it"]
 fn a_done_channel_outlives_its_context_live() {
     live(a_done_channel_outlives_its_context);
 }
 
 #[test]
-#[ignore = "crate bug: a context's done channel closes as soon as every clone of the Context \
-            is dropped, although nobody cancelled it"]
 fn a_done_channel_outlives_its_context_checked() {
     checked(a_done_channel_outlives_its_context);
 }

@@ -50,7 +50,9 @@ pub struct Context {
 /// `lostcancel`), and live the drop cancels it.
 #[must_use = "a context is cancelled only through its Cancel handle; dropping it is reported as misuse"]
 pub struct Cancel {
-    inner: Weak<Inner>,
+    // Strong, as in Go: the cancel function keeps its context (and so its
+    // children) reachable even when every `Context` value is gone.
+    inner: Arc<Inner>,
     site: &'static Location<'static>,
     called: AtomicBool,
 }
@@ -124,6 +126,9 @@ impl Context {
 
     fn new(deadline: Option<Instant>, site: &'static Location<'static>) -> Context {
         let (tx, rx) = chan::channel(0, site);
+        // `done` closes when the context is cancelled, never because the
+        // last `Context` value went away.
+        tx.keep_open();
         Context {
             inner: Arc::new(Inner {
                 object: Object::at(ObjectKind::Context, site),
@@ -177,7 +182,7 @@ impl Context {
             cancel(&child.inner, ContextError::DeadlineExceeded);
         }
         let handle = Cancel {
-            inner: Arc::downgrade(&child.inner),
+            inner: Arc::clone(&child.inner),
             site,
             called: AtomicBool::new(false),
         };
@@ -191,10 +196,8 @@ impl Cancel {
     #[track_caller]
     pub fn cancel(&self) {
         self.called.store(true, Ordering::Relaxed);
-        if let Some(inner) = self.inner.upgrade() {
-            executor::operation(Op::Cancel, Some(&inner.object), Location::caller());
-            cancel(&inner, ContextError::Canceled);
-        }
+        executor::operation(Op::Cancel, Some(&self.inner.object), Location::caller());
+        cancel(&self.inner, ContextError::Canceled);
     }
 }
 
@@ -203,9 +206,7 @@ impl Drop for Cancel {
         if self.called.load(Ordering::Relaxed) {
             return;
         }
-        let Some(inner) = self.inner.upgrade() else {
-            return;
-        };
+        let inner = Arc::clone(&self.inner);
         if state(&inner.state).err.is_some() {
             return;
         }
@@ -236,7 +237,9 @@ fn cancel(inner: &Arc<Inner>, err: ContextError) {
         st.err = Some(err);
         (st.done.take(), std::mem::take(&mut st.children))
     };
-    drop(sender);
+    if let Some(sender) = sender {
+        sender.close_quietly();
+    }
     for child in children.iter().filter_map(Weak::upgrade) {
         cancel(&child, err);
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError
 use std::time::Duration;
 
 use super::error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
-use super::select::{select, RecvArm, SendArm};
+use super::select::{select, select_waiting, RecvArm, SendArm};
 use crate::executor::{self, Failure, FailureKind, Waker};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
@@ -361,6 +361,24 @@ impl<T> Sender<T> {
         (capacity != usize::MAX).then_some(capacity)
     }
 
+    /// Closes the channel without a scheduling point of its own, for a
+    /// context being cancelled; closing twice does nothing.
+    pub(crate) fn close_quietly(&self) {
+        let closed = {
+            let _protocol = protocol();
+            self.chan.state().close()
+        };
+        if closed {
+            executor::touch(&self.chan.object, Op::Close);
+        }
+    }
+
+    /// Keeps the channel open when every sender is dropped: only
+    /// [`close_quietly`](Self::close_quietly) closes it.
+    pub(crate) fn keep_open(&self) {
+        self.chan.state().senders += 1;
+    }
+
     /// Whether any receiver of the channel is still alive.
     pub(crate) fn has_receivers(&self) -> bool {
         self.chan.state().receivers > 0
@@ -422,11 +440,17 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let site = Location::caller();
+        let mut arm = RecvArm::new(self);
+        // The timer starts only once the receive has to wait: a value that is
+        // already there is taken, however short the timeout.
+        if select(&mut [&mut arm], true, Op::Recv, site).is_some() {
+            return arm.into_result().map_err(|_| RecvTimeoutError::Closed);
+        }
         let timer = crate::time::after_at(timeout, site);
         let mut arm = RecvArm::new(self);
         let mut deadline = RecvArm::new(&timer);
-        match select(&mut [&mut arm, &mut deadline], false, Op::Recv, site) {
-            Some(0) => arm.into_result().map_err(|_| RecvTimeoutError::Closed),
+        match select_waiting(&mut [&mut arm, &mut deadline], Op::Recv, site) {
+            0 => arm.into_result().map_err(|_| RecvTimeoutError::Closed),
             _ => Err(RecvTimeoutError::Timeout),
         }
     }

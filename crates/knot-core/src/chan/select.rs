@@ -64,6 +64,30 @@ pub fn select(
     for arm in arms.iter().skip(1) {
         executor::touch(&arm.object(), op);
     }
+    decide(arms, default, op, site)
+}
+
+/// Continues an operation whose scheduling point has passed and that found
+/// nothing ready: waits for the first of `arms`, with no new scheduling
+/// point in between.
+pub(crate) fn select_waiting(
+    arms: &mut [&mut dyn Arm],
+    op: Op,
+    site: &'static Location<'static>,
+) -> usize {
+    for arm in arms.iter() {
+        executor::touch(&arm.object(), op);
+    }
+    decide(arms, false, op, site).expect("knot: a select without default returns an arm")
+}
+
+fn decide(
+    arms: &mut [&mut dyn Arm],
+    default: bool,
+    op: Op,
+    site: &'static Location<'static>,
+) -> Option<usize> {
+    let object = arms.first().map(|arm| arm.object());
     loop {
         let lock = protocol();
         let ready = arms.iter().filter(|arm| arm.is_ready()).count();
