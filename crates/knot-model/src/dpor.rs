@@ -115,6 +115,19 @@ pub(crate) fn conflicts(kind: ObjectKind, a: Op, b: Op) -> bool {
     }
 }
 
+/// Whether two steps that touched `a` and `b` commute.
+pub(crate) fn independent(a: &[Access], b: &[Access]) -> bool {
+    !a.iter().any(|x| {
+        b.iter().any(|y| {
+            x.kind == y.kind
+                && x.id == y.id
+                && !x.wake
+                && !y.wake
+                && (conflicts(x.kind, x.op, y.op) || conflicts(x.kind, y.op, x.op))
+        })
+    })
+}
+
 /// Whether an access is ordered after an earlier one for happens-before.
 pub(crate) fn orders(kind: ObjectKind, earlier: Op, later: Op) -> bool {
     !(observes(kind, earlier) && observes(kind, later))

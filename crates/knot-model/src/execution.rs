@@ -143,6 +143,9 @@ pub(crate) struct Execution {
     footprint: Vec<Access>,
     /// The task (or [`TIMER`]) running the current step.
     stepping: Option<usize>,
+    /// Whether the scheduler cut the execution short: its rest repeats
+    /// explored ones.
+    pruned: bool,
 }
 
 /// A timer that has not fired yet.
@@ -228,6 +231,7 @@ impl Session {
                 tracking,
                 footprint: Vec::new(),
                 stepping: None,
+                pruned: false,
             });
         });
         Session {
@@ -624,6 +628,7 @@ impl Execution {
         self.schedule.choices.clear();
         self.footprint.clear();
         self.stepping = None;
+        self.pruned = false;
         self.scheduler.begin();
     }
 
@@ -714,7 +719,7 @@ impl Execution {
     /// Chooses what runs next: a task that can run, or the earliest timer.
     /// `current` is the task at a scheduling point, which may go on.
     fn pick(&mut self, current: Option<usize>) -> Next {
-        if self.finding.is_some() {
+        if self.finding.is_some() || self.pruned {
             return Next::Nothing;
         }
         self.runnable.clear();
@@ -739,7 +744,7 @@ impl Execution {
             1 => match self.scheduler.choose(&self.runnable, current, self.steps) {
                 Some(choice) => choice,
                 None => {
-                    self.diverged("the exploration lost its way");
+                    self.stop_or_diverge("the exploration lost its way");
                     return Next::Nothing;
                 }
             },
@@ -753,7 +758,7 @@ impl Execution {
                     choice
                 }
                 None => {
-                    self.diverged("the schedule names a task that cannot run");
+                    self.stop_or_diverge("the schedule names a task that cannot run");
                     return Next::Nothing;
                 }
             },
@@ -771,6 +776,16 @@ impl Execution {
         if self.tracking {
             self.scheduler.step(self.stepping.take(), &self.footprint);
             self.footprint.clear();
+        }
+    }
+
+    /// Ends the execution without a finding if the scheduler pruned it, and
+    /// as a divergence otherwise.
+    fn stop_or_diverge(&mut self, what: &str) {
+        if self.scheduler.pruned() {
+            self.pruned = true;
+        } else {
+            self.diverged(what);
         }
     }
 
@@ -816,7 +831,7 @@ impl Execution {
 
     /// Decides what the end of an execution means once no task can run.
     fn judge_end(&mut self) {
-        if self.finding.is_some() {
+        if self.finding.is_some() || self.pruned {
             return;
         }
         let tasks = &self.tasks[..self.live];

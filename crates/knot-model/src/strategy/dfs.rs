@@ -1,5 +1,5 @@
 use super::{Scheduler, TIMER};
-use crate::dpor::{Access, History};
+use crate::dpor::{independent, Access, History};
 
 /// Exhaustive depth-first search with dynamic partial-order reduction and an
 /// optional preemption bound.
@@ -23,6 +23,13 @@ pub(crate) struct Dfs {
     /// The point where the running step began.
     stepping: usize,
     history: History,
+    /// Tasks whose next step need not be tried at the next decision, with
+    /// what that step touches: exploring it was done in a sibling branch,
+    /// and nothing since depends on it (sleep sets, Godefroid 1996).
+    sleep: Vec<(usize, Vec<Access>)>,
+    /// Whether every task that could run is asleep: the rest of this
+    /// execution only repeats explored ones.
+    pruned: bool,
 }
 
 #[derive(Debug)]
@@ -35,6 +42,10 @@ struct Point {
     done: Vec<usize>,
     /// Preemptions on the way to and including this choice.
     preemptions: usize,
+    /// The sleep set when the point was reached.
+    sleep: Vec<(usize, Vec<Access>)>,
+    /// What the step of each task tried here touched.
+    explored: Vec<(usize, Vec<Access>)>,
 }
 
 #[derive(Debug)]
@@ -59,6 +70,8 @@ impl Dfs {
             next: 0,
             stepping: 0,
             history: History::default(),
+            sleep: Vec::new(),
+            pruned: false,
         }
     }
 
@@ -120,6 +133,8 @@ impl Scheduler for Dfs {
         self.next = 0;
         self.stepping = 0;
         self.history.clear();
+        self.sleep.clear();
+        self.pruned = false;
     }
 
     fn choose(&mut self, runnable: &[usize], current: Option<usize>, _step: u64) -> Option<usize> {
@@ -133,8 +148,16 @@ impl Scheduler for Dfs {
                 _ => None,
             };
         }
+        let sleep = std::mem::take(&mut self.sleep);
+        let awake = |t: &usize| !sleep.iter().any(|(s, _)| s == t);
         let running = current.filter(|c| runnable.contains(c));
-        let chosen = running.unwrap_or(runnable[0]);
+        let Some(chosen) = running
+            .filter(awake)
+            .or_else(|| runnable.iter().copied().find(awake))
+        else {
+            self.pruned = true;
+            return None;
+        };
         let preemptions = self.preemptions_before(at);
         self.points.push(Point {
             kind: Kind::Task {
@@ -145,6 +168,8 @@ impl Scheduler for Dfs {
             backtrack: vec![chosen],
             done: Vec::new(),
             preemptions,
+            sleep,
+            explored: Vec::new(),
         });
         Some(chosen)
     }
@@ -166,12 +191,18 @@ impl Scheduler for Dfs {
             backtrack: (0..options).collect(),
             done: Vec::new(),
             preemptions,
+            sleep: Vec::new(),
+            explored: Vec::new(),
         });
         Some(0)
     }
 
     fn wants_every_step(&self) -> bool {
         true
+    }
+
+    fn pruned(&self) -> bool {
+        self.pruned
     }
 
     fn depth(&self) -> usize {
@@ -182,6 +213,27 @@ impl Scheduler for Dfs {
         let Some(task) = task else {
             return;
         };
+        if let Some(point) = self.points.get_mut(self.stepping) {
+            if !point.explored.iter().any(|(t, _)| *t == task) {
+                point.explored.push((task, footprint.to_vec()));
+            }
+            // Tasks asleep here, and those tried here before this one, stay
+            // asleep past this step if it does not touch what they would.
+            let mut sleep = Vec::new();
+            let tried = point
+                .explored
+                .iter()
+                .filter(|(t, _)| *t != task && point.done.contains(t));
+            for (t, touches) in point.sleep.iter().chain(tried) {
+                if *t != task
+                    && independent(touches, footprint)
+                    && !sleep.iter().any(|(s, _)| s == t)
+                {
+                    sleep.push((*t, touches.clone()));
+                }
+            }
+            self.sleep = sleep;
+        }
         let races = self.history.step(index(task), self.stepping, footprint);
         for race in races {
             let initials: Vec<usize> = race
@@ -204,7 +256,7 @@ impl Scheduler for Dfs {
                 .backtrack
                 .iter()
                 .copied()
-                .filter(|c| !point.done.contains(c))
+                .filter(|c| !point.done.contains(c) && !point.sleep.iter().any(|(s, _)| s == c))
                 .collect();
             let next = untried.into_iter().find(|&c| self.within_bound(at, c));
             match next {

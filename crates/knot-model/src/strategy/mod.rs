@@ -153,6 +153,13 @@ pub(crate) trait Scheduler {
     /// The step that `task` ran since the last decision touched `footprint`.
     fn step(&mut self, _task: Option<usize>, _footprint: &[crate::dpor::Access]) {}
 
+    /// Whether the last `None` from [`choose`](Scheduler::choose) means
+    /// "the rest of this execution repeats explored ones" rather than a
+    /// divergence.
+    fn pruned(&self) -> bool {
+        false
+    }
+
     /// How deep the current path is, for progress reports.
     fn depth(&self) -> usize {
         0
