@@ -17,9 +17,14 @@ use knot::{Checker, ReportKind};
 
 const SEEDS: std::ops::Range<u64> = 0..200;
 
-/// The report of one execution from `seed`; `program` always panics.
+/// The report of one execution from `seed`, exactly as it ran (not
+/// shrunk); `program` always panics.
 fn one_execution(seed: u64, program: fn()) -> Report {
-    let outcome = Checker::new().seed(seed).iterations(1).run(program);
+    let outcome = Checker::new()
+        .seed(seed)
+        .iterations(1)
+        .shrink(false)
+        .run(program);
     outcome.report.expect("the program always ends in a report")
 }
 

@@ -1,6 +1,9 @@
 //! The public face of the checker: configuration, running, replaying.
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -9,7 +12,9 @@ use knot_report::{Report, SearchInfo};
 
 use crate::execution::{Finding, Session};
 use crate::report;
+use crate::reports_dir;
 use crate::schedule::{Schedule, ScheduleError};
+use crate::shrink::{self, Failing};
 use crate::strategy::{Dfs, Pct, RandomWalk, Replay, Scheduler, Strategy};
 
 /// The seed used when none is given: fixed, so that a check explores the
@@ -79,11 +84,15 @@ pub struct Checker {
     strategy: Strategy,
     max_steps: u64,
     time_limit: Option<Duration>,
+    shrink: bool,
     name: Option<String>,
 }
 
 /// What a run of the checker found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Two outcomes are equal when they found the same thing in the same
+/// executions; the time it took is not compared.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Outcome {
     /// How many executions ran, the failing one included.
@@ -94,6 +103,40 @@ pub struct Outcome {
     /// preemption bound, if any): only an exhaustive strategy that finishes
     /// within its budget can say so.
     pub complete: bool,
+    /// How many of the executions took a schedule no earlier one took.
+    pub distinct: u64,
+    /// How long the exploration took.
+    pub elapsed: Duration,
+}
+
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Outcome) -> bool {
+        (self.executions, &self.report, self.complete, self.distinct)
+            == (
+                other.executions,
+                &other.report,
+                other.complete,
+                other.distinct,
+            )
+    }
+}
+
+impl Eq for Outcome {}
+
+impl Outcome {
+    /// One line that says how hard the checker looked: strategy,
+    /// executions, distinct schedules, time and verdict.
+    fn summary(&self, config: &Checker) -> String {
+        let verdict = match (&self.report, self.complete) {
+            (Some(report), _) => format!("found a {}", report.kind()),
+            (None, true) => String::from("no bug in any interleaving"),
+            (None, false) => String::from("no bug found"),
+        };
+        format!(
+            "knot: {} (seed {}): {} executions, {} distinct schedules, {:.2?}: {verdict}",
+            config.strategy, config.seed, self.executions, self.distinct, self.elapsed
+        )
+    }
 }
 
 /// Why the checker could not run.
@@ -164,6 +207,7 @@ impl Checker {
             strategy: Strategy::Random,
             max_steps: DEFAULT_MAX_STEPS,
             time_limit: None,
+            shrink: true,
             name: None,
         }
     }
@@ -197,6 +241,15 @@ impl Checker {
     /// under way finishes first); the outcome then is not complete.
     pub fn time_limit(mut self, limit: Duration) -> Checker {
         self.time_limit = Some(limit);
+        self
+    }
+
+    /// Sets whether a failing schedule is shrunk (fewer preemptions, fewer
+    /// steps, the same kind of failure) before it is reported; on by
+    /// default. Off, the report shows the execution exactly as the strategy
+    /// found it.
+    pub fn shrink(mut self, shrink: bool) -> Checker {
+        self.shrink = shrink;
         self
     }
 
@@ -235,51 +288,103 @@ impl Checker {
         if let Some(schedule) = env("KNOT_REPLAY") {
             return config.try_replay(&schedule, f);
         }
-        let scheduler: Box<dyn Scheduler> = match config.strategy {
-            Strategy::Random => Box::new(RandomWalk::new(config.seed)),
-            Strategy::Pct { depth } => Box::new(Pct::new(config.seed, depth)),
+        let main: Rc<dyn Fn()> = Rc::new(f);
+        let (executions, complete, distinct, failing, elapsed) = config.explore(&main);
+        let report = failing.map(|(execution, failing)| {
+            let failing = if config.shrink {
+                shrink::shrink(&main, failing, config.max_steps)
+            } else {
+                failing
+            };
+            let search = SearchInfo {
+                strategy: config.strategy.to_string(),
+                seed: config.seed,
+                execution,
+            };
+            let report = config.report(&main, &failing.schedule, search);
+            if let Err(e) = reports_dir::write(&report) {
+                eprintln!("knot: could not write the report file: {e}");
+            }
+            report
+        });
+        Ok(Outcome {
+            executions,
+            complete: complete && report.is_none(),
+            report,
+            distinct,
+            elapsed,
+        })
+    }
+
+    /// Runs the executions of the configured strategy until one fails, the
+    /// budget runs out, or (exhaustive search) nothing is left to explore.
+    #[allow(clippy::type_complexity)]
+    fn explore(&self, main: &Rc<dyn Fn()>) -> (u64, bool, u64, Option<(u64, Failing)>, Duration) {
+        let scheduler: Box<dyn Scheduler> = match self.strategy {
+            Strategy::Random => Box::new(RandomWalk::new(self.seed)),
+            Strategy::Pct { depth } => Box::new(Pct::new(self.seed, depth)),
             Strategy::Dfs { preemption_bound } => Box::new(Dfs::new(preemption_bound)),
         };
-        let session = Session::start(scheduler, config.max_steps);
-        let main: Rc<dyn Fn()> = Rc::new(f);
-        let mut progress = Progress::new(&config.strategy);
+        let session = Session::start(scheduler, self.max_steps);
+        let mut progress = Progress::new(&self.strategy);
+        let mut schedules = HashSet::new();
         let mut complete = false;
         let mut executions = 0;
-        while executions < config.iterations {
+        while executions < self.iterations {
             executions += 1;
-            let execution = executions;
-            let report = session.execute(&main, |ex| {
+            let failing = session.execute(main, |ex| {
+                schedules.insert(fingerprint(&ex.schedule.choices));
                 let finding = ex.finding.as_ref()?;
-                let search = SearchInfo {
-                    strategy: config.strategy.to_string(),
-                    seed: config.seed,
-                    execution,
-                };
-                Some(report::build(ex, finding, search, config.test_name()))
+                Some(Failing {
+                    kind: report::kind(finding),
+                    schedule: ex.schedule.clone(),
+                    preemptions: ex.preemptions,
+                })
             });
-            if report.is_some() {
-                return Ok(Outcome {
+            if let Some(failing) = failing {
+                let distinct = schedules.len() as u64;
+                return (
                     executions,
-                    report,
-                    complete: false,
-                });
+                    false,
+                    distinct,
+                    Some((executions, failing)),
+                    progress.elapsed(),
+                );
             }
             if !session.next_execution() {
                 complete = true;
                 break;
             }
             progress.tick(executions, session.depth());
-            if config
+            if self
                 .time_limit
                 .is_some_and(|limit| progress.elapsed() >= limit)
             {
                 break;
             }
         }
-        Ok(Outcome {
+        (
             executions,
-            report: None,
             complete,
+            schedules.len() as u64,
+            None,
+            progress.elapsed(),
+        )
+    }
+
+    /// Replays `schedule` once more, in detail, and builds the report from
+    /// that replay.
+    fn report(&self, main: &Rc<dyn Fn()>, schedule: &Schedule, search: SearchInfo) -> Report {
+        let session = Session::start(
+            Box::new(Replay::new(schedule.choices.clone())),
+            self.max_steps,
+        );
+        session.execute(main, |ex| {
+            let finding = ex
+                .finding
+                .as_ref()
+                .expect("knot: the replay of a failing schedule fails again");
+            report::build(ex, finding, search, self.test_name())
         })
     }
 
@@ -295,11 +400,15 @@ impl Checker {
         F: Fn() + 'static,
     {
         match self.try_run(f) {
-            Ok(Outcome {
-                report: Some(report),
-                ..
-            }) => panic!("{report}"),
-            Ok(_) => {}
+            Ok(outcome) => {
+                eprintln!(
+                    "{}",
+                    outcome.summary(&self.with_env().unwrap_or_else(|_| self.clone()))
+                );
+                if let Some(report) = outcome.report {
+                    panic!("{report}");
+                }
+            }
             Err(e) => panic!("knot: {e}"),
         }
     }
@@ -366,6 +475,8 @@ impl Checker {
                 executions: 1,
                 report,
                 complete: false,
+                distinct: 1,
+                elapsed: Duration::ZERO,
             })
         })
     }
@@ -409,6 +520,13 @@ impl Checker {
                 .map(String::from)
         })
     }
+}
+
+/// A hash of one execution's choices, to count distinct schedules.
+fn fingerprint(choices: &[u32]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    choices.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Progress of a long exploration, on stderr at most once a second.

@@ -146,6 +146,8 @@ pub(crate) struct Execution {
     /// Whether the scheduler cut the execution short: its rest repeats
     /// explored ones.
     pruned: bool,
+    /// How often the scheduler switched away from a task that could go on.
+    pub(crate) preemptions: u32,
 }
 
 /// A timer that has not fired yet.
@@ -232,6 +234,7 @@ impl Session {
                 footprint: Vec::new(),
                 stepping: None,
                 pruned: false,
+                preemptions: 0,
             });
         });
         Session {
@@ -244,6 +247,14 @@ impl Session {
     /// everything.
     pub(crate) fn next_execution(&self) -> bool {
         with(|ex| ex.scheduler.next_execution())
+    }
+
+    /// Replaces the scheduler, for the next execution.
+    pub(crate) fn set_scheduler(&self, scheduler: Box<dyn Scheduler>) {
+        with(|ex| {
+            ex.tracking = scheduler.wants_every_step();
+            ex.scheduler = scheduler;
+        });
     }
 
     /// How deep the scheduler's current path is.
@@ -629,6 +640,7 @@ impl Execution {
         self.footprint.clear();
         self.stepping = None;
         self.pruned = false;
+        self.preemptions = 0;
         self.scheduler.begin();
     }
 
@@ -764,6 +776,9 @@ impl Execution {
             },
         };
         self.stepping = Some(chosen);
+        if current.is_some_and(|c| c != chosen && self.runnable.contains(&c)) {
+            self.preemptions += 1;
+        }
         if chosen == TIMER {
             Next::Timer
         } else {
@@ -938,8 +953,23 @@ impl Executor for Model {
                 // A waiter left over from an earlier execution.
                 return;
             }
-            if let State::Blocked { ready: r, .. } = &mut ex.tasks[index].state {
+            if let State::Blocked { on, ready: r } = &mut ex.tasks[index].state {
+                let starts_waiting = *r && !ready;
                 *r = ready;
+                if starts_waiting && !ex.teardown {
+                    // It was about to go on; from here it waits.
+                    let on = *on;
+                    ex.events += 1;
+                    let step = ex.events;
+                    ex.trace.push(Event {
+                        step,
+                        task: index,
+                        op: on.op,
+                        object: Some(on.object),
+                        site: Some(on.site),
+                        blocks: true,
+                    });
+                }
             }
         });
     }

@@ -34,7 +34,9 @@ mod dpor;
 mod execution;
 mod panics;
 mod report;
+mod reports_dir;
 mod schedule;
+mod shrink;
 mod strategy;
 mod trace;
 

@@ -144,6 +144,22 @@ pub(crate) fn build(
     report
 }
 
+/// The kind of report a finding makes.
+pub(crate) fn kind(finding: &Finding) -> ReportKind {
+    match finding {
+        Finding::Primitive { failure, .. } => match failure.kind {
+            FailureKind::Deadlock => ReportKind::Deadlock,
+            _ => ReportKind::Misuse,
+        },
+        Finding::Panic { .. } => ReportKind::Panic,
+        Finding::Deadlock => ReportKind::Deadlock,
+        Finding::Leak(_) => ReportKind::Leak,
+        Finding::Unjoined(_) => ReportKind::Unjoined,
+        Finding::StepLimit { .. } => ReportKind::StepLimit,
+        Finding::Diverged(_) => ReportKind::Misuse,
+    }
+}
+
 /// The name a task goes by in reports.
 pub(crate) fn task_name(ex: &Execution, task: usize) -> String {
     match &ex.tasks[task].name {

@@ -2,11 +2,13 @@
 //! schedulers that carry it out.
 
 mod dfs;
+mod guided;
 mod pct;
 mod random;
 mod replay;
 
 pub(crate) use dfs::Dfs;
+pub(crate) use guided::Guided;
 pub(crate) use pct::Pct;
 pub(crate) use random::RandomWalk;
 pub(crate) use replay::Replay;

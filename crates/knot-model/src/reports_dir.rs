@@ -1,0 +1,80 @@
+//! Where reports are written: one JSON file per failure, for CI to keep.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use knot_report::Report;
+
+/// Writes `report` as JSON into the report directory: `KNOT_REPORT_DIR` if
+/// set, else `knot/reports` inside the Cargo target directory of the running
+/// test binary. The file is named after the test, so each test keeps its
+/// latest failure; without a test name the process id keeps names apart.
+///
+/// # Errors
+///
+/// Returns the I/O error if the directory or the file cannot be written.
+pub(crate) fn write(report: &Report) -> io::Result<PathBuf> {
+    let dir = directory();
+    fs::create_dir_all(&dir)?;
+    let name = match report.test() {
+        Some(test) => sanitise(test),
+        None => format!("report-{}", std::process::id()),
+    };
+    let path = dir.join(format!("{name}.json"));
+    fs::write(&path, report.to_json())?;
+    Ok(path)
+}
+
+fn directory() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KNOT_REPORT_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    target_dir().join("knot").join("reports")
+}
+
+/// The Cargo target directory the running binary was built into (tests live
+/// in `target/<profile>/deps`), or `./target`.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().ok();
+    exe.as_deref()
+        .and_then(Path::parent)
+        .and_then(|dir| {
+            dir.ancestors()
+                .find(|a| {
+                    a.join("CACHEDIR.TAG").is_file() || a.file_name() == Some("target".as_ref())
+                })
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// A file name from a test name: path separators and anything unusual
+/// become `-`.
+fn sanitise(test: &str) -> String {
+    let name: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.trim_matches('-').chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_names_become_file_names() {
+        assert_eq!(
+            sanitise("detectors::abba_is_caught"),
+            "detectors--abba_is_caught"
+        );
+        assert_eq!(sanitise("a/b\\c d"), "a-b-c-d");
+    }
+}
