@@ -284,6 +284,16 @@ impl Checker {
     where
         F: Fn() + 'static,
     {
+        self.explore_and_report(f, false)
+    }
+
+    /// Explores `f`; a failure is shrunk, replayed in detail (its events
+    /// printed for the test output when `print_trace`), and written to the
+    /// report directory.
+    fn explore_and_report<F>(&self, f: F, print_trace: bool) -> Result<Outcome, Error>
+    where
+        F: Fn() + 'static,
+    {
         let config = self.with_env()?;
         if let Some(schedule) = env("KNOT_REPLAY") {
             return config.try_replay(&schedule, f);
@@ -301,7 +311,7 @@ impl Checker {
                 seed: config.seed,
                 execution,
             };
-            let report = config.report(&main, &failing.schedule, search);
+            let report = config.report(&main, &failing.schedule, search, print_trace);
             if let Err(e) = reports_dir::write(&report) {
                 eprintln!("knot: could not write the report file: {e}");
             }
@@ -374,18 +384,40 @@ impl Checker {
 
     /// Replays `schedule` once more, in detail, and builds the report from
     /// that replay.
-    fn report(&self, main: &Rc<dyn Fn()>, schedule: &Schedule, search: SearchInfo) -> Report {
+    fn report(
+        &self,
+        main: &Rc<dyn Fn()>,
+        schedule: &Schedule,
+        search: SearchInfo,
+        print_trace: bool,
+    ) -> Report {
         let session = Session::start(
             Box::new(Replay::new(schedule.choices.clone())),
             self.max_steps,
         );
-        session.execute(main, |ex| {
-            let finding = ex
-                .finding
-                .as_ref()
-                .expect("knot: the replay of a failing schedule fails again");
-            report::build(ex, finding, search, self.test_name())
-        })
+        session.set_detailed();
+        let replay = || {
+            session.execute(main, |ex| {
+                let finding = ex
+                    .finding
+                    .as_ref()
+                    .expect("knot: the replay of a failing schedule fails again");
+                report::build(ex, finding, search, self.test_name())
+            })
+        };
+        // The replay's events go to the program's subscriber if it has one;
+        // a failing check prints them to the test's output, which
+        // `cargo test` shows with the failure.
+        if tracing::dispatcher::has_been_set() || !print_trace {
+            replay()
+        } else {
+            let subscriber = tracing_subscriber::fmt()
+                .with_test_writer()
+                .with_target(true)
+                .without_time()
+                .finish();
+            tracing::subscriber::with_default(subscriber, replay)
+        }
     }
 
     /// Explores `f` and panics with the rendered report if it finds a bug.
@@ -399,7 +431,7 @@ impl Checker {
     where
         F: Fn() + 'static,
     {
-        match self.try_run(f) {
+        match self.explore_and_report(f, true) {
             Ok(outcome) => {
                 eprintln!(
                     "{}",
@@ -446,6 +478,7 @@ impl Checker {
             Box::new(Replay::new(expected.choices.clone())),
             config.max_steps,
         );
+        session.set_detailed();
         session.execute(&(Rc::new(f) as Rc<dyn Fn()>), |ex| {
             let diverged = |detail: String| Error::Diverged {
                 schedule: schedule.trim().to_owned(),

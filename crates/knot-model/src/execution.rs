@@ -13,6 +13,7 @@ use std::rc::Rc;
 use std::thread;
 use std::time::Duration;
 
+use backtrace::Backtrace;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use knot_core::executor::{
@@ -76,6 +77,10 @@ pub(crate) struct Slot {
     pub(crate) holds: Vec<Object>,
     /// Whether the task has reached its first operation.
     started: bool,
+    /// Where it was spawned and where it last began to wait, captured only
+    /// on the detailed replay that builds a report.
+    pub(crate) spawn_stack: Option<Backtrace>,
+    pub(crate) wait_stack: Option<Backtrace>,
     coroutine: Option<Task>,
     yielder: *const Yielder<Resume, Suspend>,
 }
@@ -148,6 +153,9 @@ pub(crate) struct Execution {
     pruned: bool,
     /// How often the scheduler switched away from a task that could go on.
     pub(crate) preemptions: u32,
+    /// Whether this is the replay that builds a report: call stacks are
+    /// captured and every event goes to `tracing`.
+    detailed: bool,
 }
 
 /// A timer that has not fired yet.
@@ -235,6 +243,7 @@ impl Session {
                 stepping: None,
                 pruned: false,
                 preemptions: 0,
+                detailed: false,
             });
         });
         Session {
@@ -247,6 +256,11 @@ impl Session {
     /// everything.
     pub(crate) fn next_execution(&self) -> bool {
         with(|ex| ex.scheduler.next_execution())
+    }
+
+    /// Makes the next executions detailed: call stacks and `tracing` events.
+    pub(crate) fn set_detailed(&self) {
+        with(|ex| ex.detailed = true);
     }
 
     /// Replaces the scheduler, for the next execution.
@@ -334,6 +348,10 @@ where
     let stack_size = config.stack_size;
     let (id, stack) = with(|ex| {
         let id = ex.new_task(config, Some(site));
+        if ex.detailed {
+            ex.tasks[id].spawn_stack = Some(Backtrace::new_unresolved());
+            tracing::info!(target: "knot", task = id, name = %crate::report::task_name(ex, id), %site, "spawned");
+        }
         (id, ex.take_stack(stack_size))
     });
     let stack = stack.unwrap_or_else(|e| panic!("knot: cannot allocate a task stack: {e}"));
@@ -579,6 +597,9 @@ fn point(
             }
             if let (Some((on, ready)), true) = (wait, first) {
                 ex.tasks[task].state = State::Blocked { on, ready };
+                if ex.detailed {
+                    ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
+                }
             }
             if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
                 // It cannot go on; the scheduling loop picks who runs.
@@ -657,6 +678,8 @@ impl Execution {
             late_effect: None,
             holds: Vec::new(),
             started: site.is_none(),
+            spawn_stack: None,
+            wait_stack: None,
             coroutine: None,
             yielder: std::ptr::null(),
         };
@@ -689,6 +712,9 @@ impl Execution {
     fn record(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         self.events += 1;
         let task = self.current;
+        if self.detailed {
+            self.trace_event(op, object, site, false);
+        }
         self.trace.push(Event {
             step: self.events,
             task,
@@ -707,6 +733,9 @@ impl Execution {
 
     /// Records that the running task started waiting in `op`.
     fn trace_wait(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
+        if self.detailed {
+            self.trace_event(op, object, site, true);
+        }
         self.events += 1;
         let step = self.events;
         let task = self.current;
@@ -718,6 +747,24 @@ impl Execution {
             site: Some(site),
             blocks: true,
         });
+    }
+
+    /// Sends one event of the detailed replay to `tracing`.
+    fn trace_event(
+        &self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+        waits: bool,
+    ) {
+        let task = self.current;
+        let name = crate::report::task_name(self, task);
+        let object = object.map(ToString::to_string).unwrap_or_default();
+        if waits {
+            tracing::info!(target: "knot", step = self.events + 1, task, %name, op = op.name(), %object, %site, "waits");
+        } else {
+            tracing::info!(target: "knot", step = self.events + 1, task, %name, op = op.name(), %object, %site, "event");
+        }
     }
 
     /// Remembers the first effect of the running task after main returned.
@@ -930,6 +977,9 @@ impl Executor for Model {
                     on: *blocked,
                     ready: false,
                 };
+                if ex.detailed {
+                    ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
+                }
             }
         });
         let resume = suspend(Suspend::Block);
@@ -1049,6 +1099,9 @@ impl Executor for Model {
             let task = ex.current;
             if let (FailureKind::Deadlock, Some(on)) = (failure.kind, failure.blocked) {
                 ex.tasks[task].state = State::Blocked { on, ready: false };
+                if ex.detailed {
+                    ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
+                }
             }
             ex.finding = Some(Finding::Primitive { task, failure });
             false

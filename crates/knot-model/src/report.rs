@@ -2,12 +2,13 @@
 
 use std::panic::Location;
 
+use backtrace::Backtrace;
 use knot_core::executor::{BlockedOn, FailureKind};
 use knot_core::object::{Object, ObjectKind};
 use knot_core::op::Op;
 use knot_report::{
-    Blocked, ObjectRef, Report, ReportKind, SearchInfo, Site, TaskReport, TaskState, TraceEvent,
-    WaitEdge,
+    Blocked, Frame, ObjectRef, Report, ReportKind, SearchInfo, Site, TaskBacktrace, TaskReport,
+    TaskState, TraceEvent, WaitEdge,
 };
 
 use crate::execution::{Execution, Finding, State};
@@ -126,9 +127,49 @@ pub(crate) fn build(
         .collect();
     report.schedule = ex.schedule.to_string();
     report.search = Some(search);
+    // A deadlock's trace keeps what led to the cycle: the culprits' events,
+    // and other tasks' events on the objects the culprits hold or wait for.
+    let culprits: Vec<usize> = match finding {
+        Finding::Deadlock => involved.clone(),
+        _ => Vec::new(),
+    };
+    let objects: Vec<u64> = culprits
+        .iter()
+        .flat_map(|&t| {
+            let slot = &tasks[t];
+            let waits = match slot.state {
+                State::Blocked { on, .. } => Some(on.object.id()),
+                _ => None,
+            };
+            slot.holds.iter().map(|o| o.id()).chain(waits)
+        })
+        .collect();
+    let relevant = |e: &&crate::trace::Event| {
+        culprits.is_empty()
+            || culprits.contains(&e.task)
+            || e.object
+                .is_some_and(|o| objects.contains(&o.id()) && o.kind() != ObjectKind::Task)
+    };
+    report.backtraces = involved
+        .iter()
+        .filter_map(|&t| {
+            let slot = &tasks[t];
+            let spawned = slot.spawn_stack.as_ref().map(frames).unwrap_or_default();
+            let waiting = match slot.state {
+                State::Blocked { .. } => slot.wait_stack.as_ref().map(frames).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            (!spawned.is_empty() || !waiting.is_empty()).then_some(TaskBacktrace {
+                task: t as u64,
+                spawned,
+                waiting,
+            })
+        })
+        .collect();
     report.trace = ex
         .trace
         .iter()
+        .filter(relevant)
         .map(|e| TraceEvent {
             step: e.step,
             task: e.task as u64,
@@ -223,6 +264,75 @@ fn in_cycles(edges: &[(usize, BlockedOn, Vec<usize>)], tasks: usize) -> Vec<usiz
             false
         })
         .collect()
+}
+
+/// The frames of a call stack that belong to the program: knot's own frames,
+/// the standard library's and other crates' are left out.
+fn frames(stack: &Backtrace) -> Vec<Frame> {
+    const MOST: usize = 16;
+    let mut stack = stack.clone();
+    stack.resolve();
+    let mut out = Vec::new();
+    'frames: for frame in stack.frames() {
+        for symbol in frame.symbols() {
+            let function = symbol.name().map(|n| format!("{n:#}")).unwrap_or_default();
+            if function.starts_with("corosensei") {
+                // The root of the task's coroutine: what lies beyond is the
+                // checker's own caller.
+                break 'frames;
+            }
+            let Some(file) = symbol.filename().map(|f| f.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let foreign = [
+                "/rustc/",
+                "/.cargo/registry/",
+                "/.cargo/git/",
+                "/crates/knot",
+            ]
+            .iter()
+            .any(|p| file.contains(p))
+                || [
+                    "knot::",
+                    "knot_core::",
+                    "knot_model::",
+                    "knot_runtime::",
+                    "backtrace::",
+                    "std::",
+                    "core::",
+                    "alloc::",
+                    "<",
+                ]
+                .iter()
+                .any(|p| function.starts_with(p));
+            if foreign || out.len() >= MOST {
+                continue;
+            }
+            out.push(Frame {
+                function,
+                site: Some(Site {
+                    file: relative(&file),
+                    line: symbol.lineno().unwrap_or(0),
+                    column: symbol.colno().unwrap_or(0),
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// A source path relative to the working directory when it lies inside it,
+/// as `#[track_caller]` sites are.
+fn relative(file: &str) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| {
+            std::path::Path::new(file)
+                .strip_prefix(&dir)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| file.to_owned())
 }
 
 fn blocked(on: &BlockedOn) -> Blocked {

@@ -34,6 +34,6 @@ mod text;
 
 pub use json::ParseError;
 pub use model::{
-    Blocked, ObjectRef, Report, ReportKind, SearchInfo, Site, TaskReport, TaskState, TraceEvent,
-    WaitEdge, FORMAT_VERSION,
+    Blocked, Frame, ObjectRef, Report, ReportKind, SearchInfo, Site, TaskBacktrace, TaskReport,
+    TaskState, TraceEvent, WaitEdge, FORMAT_VERSION,
 };

@@ -38,6 +38,33 @@ pub struct Report {
     pub search: Option<SearchInfo>,
     /// The last events of the failing execution, oldest first.
     pub trace: Vec<TraceEvent>,
+    /// Call stacks of the involved tasks, from the replay that built the
+    /// report: where each was spawned and where it waits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backtraces: Vec<TaskBacktrace>,
+}
+
+/// The call stacks of one task, innermost frame first, limited to the
+/// program's own code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskBacktrace {
+    /// The task's id.
+    pub task: u64,
+    /// Where the task was spawned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spawned: Vec<Frame>,
+    /// Where the task waits (or where it last waited).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<Frame>,
+}
+
+/// One frame of a call stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The function, demangled.
+    pub function: String,
+    /// Its place in the source, when known.
+    pub site: Option<Site>,
 }
 
 /// The kinds of bug knot reports.
@@ -199,6 +226,7 @@ impl Report {
             schedule: String::new(),
             search: None,
             trace: Vec::new(),
+            backtraces: Vec::new(),
         }
     }
 

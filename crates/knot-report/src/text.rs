@@ -6,7 +6,7 @@
 
 use std::fmt::{self, Display, Formatter, Write as _};
 
-use crate::model::{ObjectRef, Report, ReportKind, Site, TaskReport, TaskState, TraceEvent};
+use crate::model::{Frame, ObjectRef, Report, ReportKind, Site, TaskReport, TaskState, TraceEvent};
 
 /// How many trace events the text shows; the JSON keeps them all.
 const TRACE_LINES: usize = 20;
@@ -132,6 +132,10 @@ fn write_tasks(report: &Report, out: &mut String) -> fmt::Result {
             for object in &task.holds {
                 writeln!(out, "    holds {object}")?;
             }
+            if let Some(stacks) = report.backtraces.iter().find(|b| b.task == task.id) {
+                write_frames(out, "waiting in", &stacks.waiting)?;
+                write_frames(out, "spawned from", &stacks.spawned)?;
+            }
         } else {
             // Bystanders get one line: enough to see where they ended up
             // without burying the culprits.
@@ -142,6 +146,25 @@ fn write_tasks(report: &Report, out: &mut String) -> fmt::Result {
             write_state(task, out, "    ")?;
             out.push('\n');
         }
+    }
+    Ok(())
+}
+
+/// The innermost frames of a call stack, enough to find the way in.
+fn write_frames(out: &mut String, title: &str, frames: &[Frame]) -> fmt::Result {
+    const SHOWN: usize = 4;
+    if frames.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "    {title}:")?;
+    for frame in frames.iter().take(SHOWN) {
+        match &frame.site {
+            Some(site) => writeln!(out, "      {} at {site}", frame.function)?,
+            None => writeln!(out, "      {}", frame.function)?,
+        }
+    }
+    if frames.len() > SHOWN {
+        writeln!(out, "      ({} more frames)", frames.len() - SHOWN)?;
     }
     Ok(())
 }
