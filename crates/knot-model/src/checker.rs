@@ -307,6 +307,7 @@ impl Checker {
                 failing
             };
             let search = SearchInfo {
+                preemptions: failing.preemptions,
                 strategy: config.strategy.to_string(),
                 seed: config.seed,
                 execution,
@@ -498,6 +499,7 @@ impl Checker {
             }
             let report = ex.finding.as_ref().map(|finding| {
                 let search = SearchInfo {
+                    preemptions: ex.preemptions,
                     strategy: String::from("replay"),
                     seed: config.seed,
                     execution: 1,

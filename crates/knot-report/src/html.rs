@@ -1440,6 +1440,7 @@ mod tests {
         ];
         report.schedule = "1:0.1*3.2".to_string();
         report.search = Some(SearchInfo {
+            preemptions: 1,
             strategy: "random".to_string(),
             seed: 42,
             execution: 17,

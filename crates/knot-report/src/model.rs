@@ -181,6 +181,10 @@ pub struct SearchInfo {
     pub seed: u64,
     /// The 1-based number of the failing execution.
     pub execution: u64,
+    /// How often the reported execution switches away from a task that
+    /// could have gone on: after shrinking, about what the bug needs.
+    #[serde(default)]
+    pub preemptions: u32,
 }
 
 /// One event of the trace.

@@ -443,6 +443,7 @@ mod tests {
             },
         ];
         report.search = Some(SearchInfo {
+            preemptions: 1,
             strategy: "random".to_string(),
             seed: 42,
             execution: 17,

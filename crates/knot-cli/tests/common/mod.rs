@@ -210,6 +210,7 @@ pub(crate) fn deadlock() -> Report {
     ];
     report.schedule = "1:0.4*2.1.2".to_string();
     report.search = Some(SearchInfo {
+        preemptions: 1,
         strategy: "pct".to_string(),
         seed: 7,
         execution: 312,
@@ -279,6 +280,7 @@ pub(crate) fn leak() -> Report {
     ];
     report.schedule = "1:0.2.1*3".to_string();
     report.search = Some(SearchInfo {
+        preemptions: 1,
         strategy: "random".to_string(),
         seed: 42,
         execution: 5,
