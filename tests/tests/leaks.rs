@@ -585,9 +585,6 @@ fn draining_the_results_is_fine() {
 /// nobody. The checker should say so instead of firing ticks until the
 /// step limit and calling it a livelock.
 #[test]
-#[ignore = "crate bug: a task blocked forever while a ticker it owns keeps firing is reported \
-            as StepLimit ('a livelock or an endless loop') after 100,000 timer firings, not \
-            as a Leak; a deadlock beside a live ticker likewise becomes a StepLimit"]
 fn a_worker_owning_a_ticker_blocked_forever_is_a_leak() {
     let outcome = Checker::new().seed(SEED).iterations(10).run(|| {
         let (tx, rx) = chan::bounded::<u32>(0);

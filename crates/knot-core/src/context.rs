@@ -154,6 +154,7 @@ impl Context {
             let weak = Arc::downgrade(&child.inner);
             executor::add_timer(
                 deadline.since_epoch(),
+                false,
                 Box::new(move || {
                     if let Some(inner) = weak.upgrade() {
                         cancel(&inner, ContextError::DeadlineExceeded);

@@ -77,7 +77,10 @@ pub trait Executor: Sync {
     fn now(&self) -> Duration;
 
     /// Arranges for `fire` to run once the time reaches `deadline`.
-    fn add_timer(&self, deadline: Duration, fire: Box<dyn FnOnce() + Send>);
+    /// `periodic` marks one tick of a ticker, which arms the next tick when
+    /// it fires: a tick that wakes nobody changes nothing, and the checker
+    /// need not keep firing it while every task waits.
+    fn add_timer(&self, deadline: Duration, periodic: bool, fire: Box<dyn FnOnce() + Send>);
 
     /// Picks one of `options` possibilities (at least one) for a choice that
     /// is not scheduling, such as which ready `select!` arm runs; the checker
@@ -360,11 +363,15 @@ pub fn now() -> Duration {
     }
 }
 
-/// Runs `fire` once the time reaches `deadline` (see [`now`]).
-pub fn add_timer(deadline: Duration, fire: Box<dyn FnOnce() + Send>) {
+/// Runs `fire` once the time reaches `deadline` (see [`now`]); `periodic`
+/// marks one tick of a ticker.
+pub fn add_timer(deadline: Duration, periodic: bool, fire: Box<dyn FnOnce() + Send>) {
     match executor() {
-        Some(e) => e.add_timer(deadline, fire),
-        None => crate::time::live::add_timer(deadline, fire),
+        Some(e) => e.add_timer(deadline, periodic, fire),
+        None => {
+            let _ = periodic;
+            crate::time::live::add_timer(deadline, fire)
+        }
     }
 }
 

@@ -156,12 +156,22 @@ pub(crate) struct Execution {
     /// Whether this is the replay that builds a report: call stacks are
     /// captured and every event goes to `tracing`.
     detailed: bool,
+    /// How often a waiting task was made ready.
+    wakes: u64,
+    /// While a tick fires with every task waiting: the wake count and timer
+    /// number before it, to tell whether it woke anyone.
+    firing_stalled: Option<(u64, u64)>,
 }
 
 /// A timer that has not fired yet.
 struct PendingTimer {
     deadline: Duration,
     seq: u64,
+    /// One tick of a ticker, which arms the next when it fires.
+    periodic: bool,
+    /// A tick that follows one that woke nobody while no task could run:
+    /// firing it would change nothing until some task runs again.
+    idle: bool,
     fire: Box<dyn FnOnce() + Send>,
 }
 
@@ -244,6 +254,8 @@ impl Session {
                 pruned: false,
                 preemptions: 0,
                 detailed: false,
+                wakes: 0,
+                firing_stalled: None,
             });
         });
         Session {
@@ -433,6 +445,9 @@ fn run_loop() {
         let mut coroutine = with(|ex| {
             ex.current = task;
             ex.in_task = true;
+            for timer in &mut ex.timers {
+                timer.idle = false;
+            }
             let slot = &mut ex.tasks[task];
             slot.state = State::Runnable;
             slot.coroutine.take()
@@ -485,6 +500,16 @@ fn fire_timer() -> bool {
             (0..ex.timers.len()).min_by_key(|&i| (ex.timers[i].deadline, ex.timers[i].seq))?;
         let timer = ex.timers.swap_remove(earliest);
         ex.now = ex.now.max(timer.deadline);
+        // While every task waits, a tick that wakes nobody is followed by
+        // ticks that would wake nobody either.
+        let stalled = timer.periodic
+            && ex.tasks[..ex.live].iter().all(|t| {
+                !matches!(
+                    t.state,
+                    State::Runnable | State::Blocked { ready: true, .. }
+                )
+            });
+        ex.firing_stalled = stalled.then_some((ex.wakes, ex.timer_seq));
         if ex.tracking {
             ex.footprint.push(Access::timers());
         }
@@ -497,6 +522,13 @@ fn fire_timer() -> bool {
     fire();
     with(|ex| {
         ex.firing = false;
+        if let Some((wakes, seq)) = ex.firing_stalled.take() {
+            if ex.wakes == wakes {
+                for timer in ex.timers.iter_mut().filter(|t| t.periodic && t.seq > seq) {
+                    timer.idle = true;
+                }
+            }
+        }
         ex.events += 1;
         let step = ex.events;
         let task = ex.current;
@@ -790,7 +822,7 @@ impl Execution {
                 self.runnable.push(i);
             }
         }
-        if !self.timers.is_empty() {
+        if self.timers.iter().any(|t| !t.idle) {
             self.runnable.push(TIMER);
         }
         if self.tracking {
@@ -1004,6 +1036,9 @@ impl Executor for Model {
                 return;
             }
             if let State::Blocked { on, ready: r } = &mut ex.tasks[index].state {
+                if ready && !*r {
+                    ex.wakes += 1;
+                }
                 let starts_waiting = *r && !ready;
                 *r = ready;
                 if starts_waiting && !ex.teardown {
@@ -1053,7 +1088,7 @@ impl Executor for Model {
         with(|ex| ex.now)
     }
 
-    fn add_timer(&self, deadline: Duration, fire: Box<dyn FnOnce() + Send>) {
+    fn add_timer(&self, deadline: Duration, periodic: bool, fire: Box<dyn FnOnce() + Send>) {
         let dropped = with(|ex| {
             if ex.teardown {
                 return Some(fire);
@@ -1063,8 +1098,13 @@ impl Executor for Model {
             ex.timers.push(PendingTimer {
                 deadline,
                 seq,
+                periodic,
+                idle: false,
                 fire,
             });
+            if ex.tracking {
+                ex.footprint.push(Access::timers());
+            }
             None
         });
         // Dropped outside the state: its captures may run knot code.

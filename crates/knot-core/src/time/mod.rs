@@ -101,6 +101,7 @@ pub fn sleep(duration: Duration) {
     let fire = Arc::clone(&timer);
     executor::add_timer(
         executor::now().saturating_add(duration),
+        false,
         Box::new(move || {
             let mut st = state(&fire.state);
             st.0 = true;
@@ -162,6 +163,7 @@ pub(crate) fn after_at(duration: Duration, site: &'static Location<'static>) -> 
     let (tx, rx) = chan::channel(1, site);
     executor::add_timer(
         executor::now().saturating_add(duration),
+        false,
         Box::new(move || {
             let _ = tx.try_send(Instant::now());
         }),
@@ -172,6 +174,7 @@ pub(crate) fn after_at(duration: Duration, site: &'static Location<'static>) -> 
 fn arm_tick(tx: Sender<Instant>, period: Duration, at: Duration) {
     executor::add_timer(
         at,
+        true,
         Box::new(move || {
             if tx.has_receivers() {
                 let _ = tx.try_send(Instant::now());
