@@ -18,6 +18,11 @@
 //! ```ignore
 //! #[test]
 //! fn lock_order() {
+//!     __knot_test_lock_order()
+//! }
+//!
+//! #[doc(hidden)]
+//! fn __knot_test_lock_order() {
 //!     ::knot::Checker::new()
 //!         .iterations(500)
 //!         .strategy(/* "pct:3" parsed into a `::knot::Strategy` */)
@@ -25,7 +30,20 @@
 //!             // ...
 //!         });
 //! }
+//!
+//! ::knot::__private::inventory::submit! {
+//!     ::knot::harness::TestCase::new(
+//!         ::core::concat!(::core::module_path!(), "::", ::core::stringify!(lock_order)),
+//!         __knot_test_lock_order as fn(),
+//!     )
+//! }
 //! ```
+//!
+//! The registration lets a test target built with `harness = false` run the
+//! test through `knot::harness` (`knot::test_main!()`), which checks for
+//! leaked live tasks once the suite is over. The body has a function of its
+//! own because such a target is compiled without `--test`, where `#[test]`
+//! removes the function it is on.
 //!
 //! Depend on `knot` rather than on this crate directly: the generated code
 //! names `::knot` paths.
@@ -33,8 +51,10 @@
 mod select;
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
-use syn::{Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, ReturnType, Type};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::{
+    Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, Meta, MetaNameValue, ReturnType, Type,
+};
 
 /// Runs a test function under knot's model checker.
 ///
@@ -42,6 +62,12 @@ use syn::{Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, ReturnType, Typ
 /// The annotated function becomes a standard `#[test]`; its body is moved
 /// into a closure handed to `::knot::Checker::check`, which runs it once per
 /// explored schedule and fails the test when one of them fails.
+///
+/// The test is also registered with `knot::harness` under its libtest name
+/// (its module path without the crate name, then its own name), with its
+/// `#[ignore]` and `#[should_panic]` settings, so that a `harness = false`
+/// target whose `main` is `knot::test_main!()` runs it too, and fails the
+/// suite if live tasks are still alive when the tests are over.
 ///
 /// ```ignore
 /// #[knot::test]
@@ -75,11 +101,13 @@ use syn::{Attribute, Expr, ExprLit, ItemFn, Lit, LitInt, LitStr, ReturnType, Typ
 ///
 /// It must take no parameters, return `()`, and be neither `async`,
 /// `const`, `unsafe`, `extern` nor generic. Its visibility, name and other
-/// attributes (`#[should_panic]`, `#[ignore]`, docs, lints) are kept.
+/// attributes (`#[should_panic]`, `#[ignore]`, docs) are kept; lint levels
+/// (`#[allow]`, `#[expect]`, ...) apply to the body.
 /// `#[test]` itself is added, so there is no need to write it; a `#[test]`
-/// written below `#[knot::test]` is kept and not duplicated (one written
+/// written below `#[knot::test]` is replaced, not duplicated (one written
 /// above it expands first, out of this attribute's sight, and would register
-/// the test twice).
+/// the test twice). A `#[cfg(...)]` on the function applies to its
+/// registration too.
 #[proc_macro_attribute]
 pub fn test(
     args: proc_macro::TokenStream,
@@ -335,6 +363,61 @@ fn is_test_attr(attr: &Attribute) -> bool {
     attr.path().is_ident("test") && matches!(attr.meta, syn::Meta::Path(_))
 }
 
+/// The string of `#[attr = "..."]`, if the attribute has that form.
+fn name_value_str(meta: &Meta) -> Option<LitStr> {
+    match meta {
+        Meta::NameValue(MetaNameValue {
+            value: Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }),
+            ..
+        }) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// What `#[ignore]` and `#[should_panic]` tell knot's own harness, as calls
+/// on `TestCase`. Forms libtest would reject are left for it to reject.
+fn harness_calls(attrs: &[Attribute]) -> TokenStream {
+    let mut calls = TokenStream::new();
+    for attr in attrs {
+        if attr.path().is_ident("ignore") {
+            match (&attr.meta, name_value_str(&attr.meta)) {
+                (Meta::Path(_), _) => calls.extend(quote!(.ignore())),
+                (_, Some(reason)) => calls.extend(quote!(.ignore_because(#reason))),
+                _ => {}
+            }
+        } else if attr.path().is_ident("should_panic") {
+            let expected = match &attr.meta {
+                Meta::Path(_) => None,
+                Meta::NameValue(_) => name_value_str(&attr.meta),
+                Meta::List(_) => {
+                    let mut expected = None;
+                    let _ = attr.parse_nested_meta(|meta| {
+                        if meta.path.is_ident("expected") {
+                            expected = Some(meta.value()?.parse::<LitStr>()?);
+                        }
+                        Ok(())
+                    });
+                    expected
+                }
+            };
+            match expected {
+                None => calls.extend(quote!(.should_panic())),
+                Some(expected) => calls.extend(quote!(.should_panic_with(#expected))),
+            }
+        }
+    }
+    calls
+}
+
+/// Lint levels, which belong on the function that holds the body.
+fn is_lint_attr(attr: &Attribute) -> bool {
+    ["allow", "warn", "deny", "forbid", "expect"]
+        .iter()
+        .any(|lint| attr.path().is_ident(lint))
+}
+
 fn generate(args: &Args, func: ItemFn) -> TokenStream {
     let ItemFn {
         attrs,
@@ -342,11 +425,13 @@ fn generate(args: &Args, func: ItemFn) -> TokenStream {
         sig,
         block,
     } = func;
-    let test_attr = if attrs.iter().any(is_test_attr) {
-        TokenStream::new()
-    } else {
-        quote!(#[test])
-    };
+    // Our own `#[test]` replaces one written below the attribute.
+    let attrs = attrs.into_iter().filter(|a| !is_test_attr(a));
+    let (lints, attrs): (Vec<Attribute>, Vec<Attribute>) = attrs.partition(is_lint_attr);
+    // Lint levels apply to the body; all but `expect` (which would go
+    // unfulfilled there) to the test function too, for lints on its name.
+    let test_lints = lints.iter().filter(|a| !a.path().is_ident("expect"));
+    let cfgs: Vec<&Attribute> = attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
 
     let mut calls = TokenStream::new();
     if let Some(n) = &args.iterations {
@@ -368,20 +453,41 @@ fn generate(args: &Args, func: ItemFn) -> TokenStream {
     if let Some(n) = &args.max_steps {
         calls.extend(quote_spanned!(n.span()=> .max_steps(#n)));
     }
+    let harness_calls = harness_calls(&attrs);
 
     let fn_token = sig.fn_token;
     let ident = sig.ident;
-    let mut out = TokenStream::new();
-    test_attr.to_tokens(&mut out);
-    out.extend(quote! {
+    // The body lives in a function of its own, which both libtest's
+    // `#[test]` and knot's harness call: without `--test` (a
+    // `harness = false` target, which still has `cfg(test)`), `#[test]`
+    // removes the function it is on.
+    let body = format_ident!("__knot_test_{}", ident);
+    quote! {
+        #[test]
         #(#attrs)*
+        #(#test_lints)*
         #vis #fn_token #ident() {
+            #body()
+        }
+
+        #(#cfgs)*
+        #(#lints)*
+        #[doc(hidden)]
+        fn #body() {
             ::knot::Checker::new()
                 #calls
                 .check(move || #block);
         }
-    });
-    out
+
+        #(#cfgs)*
+        ::knot::__private::inventory::submit! {
+            ::knot::harness::TestCase::new(
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                #body as fn(),
+            )
+            #harness_calls
+        }
+    }
 }
 
 #[cfg(test)]
@@ -417,10 +523,12 @@ mod tests {
         );
     }
 
+    const TEST_ATTR: &str = "# [test]";
+
     #[test]
     fn no_args_only_checks() {
         let out = run(TokenStream::new(), plain_fn());
-        assert!(out.contains("# [test]"), "{out}");
+        assert!(out.starts_with(TEST_ATTR), "{out}");
         assert!(out.contains("fn abba ()"), "{out}");
         assert!(out.contains(":: knot :: Checker :: new ()"), "{out}");
         assert!(out.contains(". check (move ||"), "{out}");
@@ -653,7 +761,7 @@ mod tests {
                 pub(crate) fn f() { panic!("boom") }
             },
         );
-        assert!(out.contains("# [test]"), "{out}");
+        assert!(out.starts_with(TEST_ATTR), "{out}");
         assert!(out.contains("# [doc = r\" Documented.\"]"), "{out}");
         assert!(
             out.contains("# [should_panic (expected = \"boom\")]"),
@@ -674,7 +782,120 @@ mod tests {
                 fn f() {}
             },
         );
-        assert_eq!(out.matches("# [test]").count(), 1, "{out}");
+        assert_eq!(out.matches(TEST_ATTR).count(), 1, "{out}");
         assert!(out.contains("# [ignore]"), "{out}");
+    }
+
+    /// The part of the expansion that registers the test with the harness.
+    fn registration(out: &str) -> &str {
+        let at = out
+            .find(":: knot :: __private :: inventory :: submit !")
+            .unwrap_or_else(|| panic!("no registration in: {out}"));
+        &out[at..]
+    }
+
+    #[test]
+    fn the_test_is_registered_with_the_harness() {
+        let out = run(quote!(iterations = 5), plain_fn());
+        let reg = registration(&out);
+        assert!(
+            reg.contains(
+                ":: knot :: harness :: TestCase :: new (:: core :: concat ! \
+                 (:: core :: module_path ! () , \"::\" , :: core :: stringify ! (abba)) , \
+                 __knot_test_abba as fn () ,)"
+            ),
+            "{reg}"
+        );
+        assert!(
+            !reg.contains(". ignore") && !reg.contains(". should_panic"),
+            "{reg}"
+        );
+        // The test calls the body's function, which survives without
+        // `--test`, where `#[test]` removes the test.
+        assert!(out.contains("fn abba () { __knot_test_abba () }"), "{out}");
+        let body = out
+            .find("fn __knot_test_abba ()")
+            .expect("the body's function");
+        assert!(out[..body].ends_with("# [doc (hidden)] "), "{out}");
+        assert!(
+            out[body..].contains(":: knot :: Checker :: new ()"),
+            "{out}"
+        );
+        assert!(out[body..].contains("assert_eq ! (x , 1)"), "{out}");
+    }
+
+    #[test]
+    fn lints_go_to_the_body() {
+        let out = run(
+            TokenStream::new(),
+            quote! {
+                /// Documented.
+                #[allow(unused_variables)]
+                #[expect(clippy::let_unit_value)]
+                fn f() { let x = (); }
+            },
+        );
+        let test = out.find("fn f ()").unwrap();
+        let body = out.find("fn __knot_test_f ()").unwrap();
+        let allow = "# [allow (unused_variables)]";
+        let expect = "# [expect (clippy :: let_unit_value)]";
+        // `allow` on both functions, `expect` on the body's only.
+        assert!(out[..test].contains(allow), "{out}");
+        assert!(!out[..test].contains(expect), "{out}");
+        assert!(out[test..body].contains(allow), "{out}");
+        assert!(out[test..body].contains(expect), "{out}");
+        assert_eq!(out.matches("# [allow").count(), 2, "{out}");
+        assert_eq!(out.matches("# [expect").count(), 1, "{out}");
+        assert!(
+            out.find("# [doc = r\" Documented.\"]").unwrap() < test,
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn ignore_and_should_panic_reach_the_harness() {
+        let case = |attrs: TokenStream| {
+            let out = run(
+                TokenStream::new(),
+                quote! {
+                    #attrs
+                    fn f() {}
+                },
+            );
+            registration(&out).to_owned()
+        };
+        assert!(case(quote!(#[ignore])).ends_with(". ignore () }"));
+        assert!(case(quote!(#[ignore = "slow"])).ends_with(". ignore_because (\"slow\") }"));
+        assert!(case(quote!(#[should_panic])).ends_with(". should_panic () }"));
+        assert!(
+            case(quote!(#[should_panic = "boom"])).ends_with(". should_panic_with (\"boom\") }")
+        );
+        let both = case(quote! {
+            #[ignore]
+            #[should_panic(expected = "boom")]
+        });
+        assert!(
+            both.ends_with(". ignore () . should_panic_with (\"boom\") }"),
+            "{both}"
+        );
+    }
+
+    #[test]
+    fn cfg_applies_to_the_registration() {
+        let out = run(
+            TokenStream::new(),
+            quote! {
+                #[cfg(feature = "slow")]
+                fn f() {}
+            },
+        );
+        assert_eq!(
+            out.matches("# [cfg (feature = \"slow\")]").count(),
+            3,
+            "{out}"
+        );
+        let reg_at = out.find(":: knot :: __private").unwrap();
+        let second_cfg = out.rfind("# [cfg (feature").unwrap();
+        assert!(second_cfg < reg_at, "{out}");
     }
 }

@@ -33,18 +33,25 @@ fn directory() -> PathBuf {
     target_dir().join("knot").join("reports")
 }
 
-/// The Cargo target directory the running binary was built into (tests live
-/// in `target/<profile>/deps`), or `./target`.
+/// The Cargo target directory: the one the running binary was built into
+/// (tests live in `target/<profile>/deps`), else `CARGO_TARGET_DIR`, else
+/// the nearest `target` directory above the working directory (doctests run
+/// from a temporary directory, in the crate's directory), else `./target`.
 fn target_dir() -> PathBuf {
+    let is_target = |dir: &Path| dir.join("CACHEDIR.TAG").is_file();
     let exe = std::env::current_exe().ok();
-    exe.as_deref()
-        .and_then(Path::parent)
-        .and_then(|dir| {
-            dir.ancestors()
-                .find(|a| {
-                    a.join("CACHEDIR.TAG").is_file() || a.file_name() == Some("target".as_ref())
-                })
-                .map(Path::to_path_buf)
+    let built_in = exe.as_deref().and_then(Path::parent).and_then(|dir| {
+        dir.ancestors()
+            .find(|a| is_target(a))
+            .map(Path::to_path_buf)
+    });
+    built_in
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+        .or_else(|| {
+            let cwd = std::env::current_dir().ok()?;
+            cwd.ancestors()
+                .map(|a| a.join("target"))
+                .find(|t| is_target(t))
         })
         .unwrap_or_else(|| PathBuf::from("target"))
 }

@@ -5,6 +5,9 @@
 //! thread no executor owns. The M:N scheduler of lightweight tasks replaces
 //! this without changing the API.
 //!
+//! Every task started here is entered in a [registry] of live
+//! tasks until it ends, which [`tasks`], [`leaks`] and [`leak_guard`] read.
+//!
 //! ```
 //! use std::panic::Location;
 //! use knot_core::task::TaskConfig;
@@ -13,14 +16,22 @@
 //! assert_eq!(handle.join().unwrap(), 42);
 //! ```
 
+pub mod registry;
+
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
 use knot_core::task::{self, JoinError, JoinHandle, TaskConfig, TaskId};
 
+pub use registry::{
+    describe_leaks, leak_guard, leaks, tasks, wait_for_leaks, LeakGuard, TaskInfo, TaskState,
+    DEFAULT_LEAK_GRACE,
+};
+
 /// Starts a task on a thread of its own.
 ///
+/// The task is in the [registry] from now until its thread ends.
 /// If the thread cannot be created, the task's handle returns a
 /// [`JoinError`] that says why.
 pub fn spawn<F, T>(config: TaskConfig, f: F, site: &'static Location<'static>) -> JoinHandle<T>
@@ -30,6 +41,7 @@ where
 {
     let id = TaskId::new(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
     let (handle, completion) = task::result_slot(id, site);
+    let registration = registry::register(id, &config, site);
     let mut builder = thread::Builder::new().name(
         config
             .name
@@ -39,13 +51,24 @@ where
     if let Some(size) = config.stack_size {
         builder = builder.stack_size(size);
     }
-    // The completion moves into the thread; if the thread never starts, the
-    // closure (and it) come back in the error, so the handle can still be
-    // told why.
+    // The completion goes to the thread once it exists; if it cannot be
+    // created, the spawner still has it and tells the handle why. The
+    // registration moves into the thread and leaves the registry when the
+    // thread ends, or at once if it never starts.
     let (tx, rx) = std::sync::mpsc::channel();
     let started = builder.spawn(move || {
         let completion = rx.recv().expect("knot: the spawner vanished");
-        task::run_task(f, completion);
+        registration.enter();
+        let finished = registration.finish_on_drop();
+        task::run_task(
+            move || {
+                // Marked finished before the joiner can see the result, so a
+                // joined task is never counted as leaked.
+                let _finished = finished;
+                f()
+            },
+            completion,
+        );
     });
     match started {
         Ok(_) => {

@@ -56,6 +56,7 @@
 //! }
 //! ```
 
+pub mod harness;
 pub mod task;
 
 pub use knot_macros::{select, test};
@@ -64,6 +65,7 @@ pub use knot_model::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
 };
 pub use knot_report::{Report, ReportKind};
+pub use knot_runtime::{leak_guard, leaks, LeakGuard};
 pub use task::{go, spawn, yield_now, JoinError, JoinHandle, TaskId};
 
 /// Synchronisation primitives that work under the checker and live alike.
@@ -104,7 +106,15 @@ pub mod time {
 /// What the macros expand to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use inventory;
     pub use knot_core::op::Op;
+}
+
+/// The registry of live tasks: what runs now outside the checker, where it
+/// was spawned and for how long; see [`tasks`](runtime::tasks),
+/// [`leaks`] and [`leak_guard`].
+pub mod runtime {
+    pub use knot_runtime::registry::*;
 }
 
 /// The report model and its renderings: what a finding says, as data.
