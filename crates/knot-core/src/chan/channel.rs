@@ -109,7 +109,7 @@ pub(crate) struct State<T> {
 /// Decides which arm of a waiting `select!` (or plain send or receive) ran.
 ///
 /// Firing is a compare-and-swap, so at most one operation completes for each
-/// wait. Every firing happens under [`protocol`], so a selector never fires
+/// wait. Every firing happens under the protocol lock, so a selector never fires
 /// while its owner is still deciding.
 #[derive(Debug)]
 pub struct Selector {

@@ -14,7 +14,7 @@
 //! no receiver left waits forever, and the checker reports that task as
 //! leaked.
 //!
-//! [`select!`](crate::select) waits for the first of several operations.
+//! `knot::select!` waits for the first of several operations.
 //!
 //! # Examples
 //!
@@ -37,7 +37,7 @@ pub(crate) use channel::channel;
 pub use channel::{bounded, unbounded, Iter, Receiver, Sender, TryIter};
 pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-/// The machinery behind [`select!`](crate::select); not a stable API.
+/// The machinery behind `knot::select!`; not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use super::channel::Selector;
