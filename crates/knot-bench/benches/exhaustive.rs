@@ -176,10 +176,10 @@ fn knot_atomic() {
 /// The loom twin of [`knot_counter`].
 fn loom_counter(tasks: usize, increments: usize) {
     LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let m = loom::sync::Arc::new(loom::sync::Mutex::new(0));
+    let m = Arc::new(loom::sync::Mutex::new(0));
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
-            let m = loom::sync::Arc::clone(&m);
+            let m = Arc::clone(&m);
             loom::thread::spawn(move || {
                 for _ in 0..increments {
                     *m.lock().unwrap() += 1;
@@ -257,14 +257,11 @@ impl LoomWaitGroup {
 /// Go; the wait group is what main waits on.
 fn loom_services() {
     LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let wg = loom::sync::Arc::new(LoomWaitGroup::default());
-    let answers = loom::sync::Arc::new(loom::sync::Mutex::new(Vec::new()));
+    let wg = Arc::new(LoomWaitGroup::default());
+    let answers = Arc::new(loom::sync::Mutex::new(Vec::new()));
     for service in ["users", "orders", "inventory"] {
         wg.add(1);
-        let (wg, answers) = (
-            loom::sync::Arc::clone(&wg),
-            loom::sync::Arc::clone(&answers),
-        );
+        let (wg, answers) = (Arc::clone(&wg), Arc::clone(&answers));
         drop(loom::thread::spawn(move || {
             answers.lock().unwrap().push(service);
             wg.done();
@@ -277,10 +274,10 @@ fn loom_services() {
 fn loom_atomic() {
     use loom::sync::atomic::{AtomicUsize, Ordering};
     LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let n = loom::sync::Arc::new(AtomicUsize::new(0));
+    let n = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..2)
         .map(|_| {
-            let n = loom::sync::Arc::clone(&n);
+            let n = Arc::clone(&n);
             loom::thread::spawn(move || {
                 n.fetch_add(1, Ordering::SeqCst);
             })
