@@ -19,10 +19,13 @@
 //! with nobody waiting for them. In Go the process exits and they are
 //! killed; their work is lost.
 //!
-//! Nothing panics and no assertion fails, yet knot reports it: a task that
-//! takes a lock, raises a counter or writes to an atomic after main returned
-//! is doing work nobody will see. The report names the task and the first
-//! such operation (here the `add` itself), which points straight at the bug.
+//! Nothing panics and no assertion fails, yet knot reports it as misuse of
+//! the wait group, the rule Go's race detector enforces: an `add` that
+//! raises the counter from zero must happen before any `wait` that could
+//! see that zero. Here nothing orders the task's `add` before main's `wait`;
+//! the report names both places. (Were that rule not checked, the symptom
+//! would still be caught: the fetches run on after main returned, work
+//! nobody will see, which knot reports as unjoined tasks.)
 //!
 //! # The fix
 //!
@@ -42,9 +45,9 @@ use knot::ReportKind;
 pub const ABOUT: &str =
     "three services fetched concurrently and joined with a WaitGroup; the bug: `add` inside the task";
 
-/// What the checker reports for [`buggy`]: the fetches still run after main
-/// returned.
-pub const EXPECTED: ReportKind = ReportKind::Unjoined;
+/// What the checker reports for [`buggy`]: an `add` from zero that is not
+/// ordered before the `wait`.
+pub const EXPECTED: ReportKind = ReportKind::Misuse;
 
 /// The services a page needs.
 const SERVICES: [&str; 3] = ["users", "orders", "inventory"];

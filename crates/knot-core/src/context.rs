@@ -221,6 +221,7 @@ impl Drop for Cancel {
                     inner.object, self.site
                 ),
                 blocked: None,
+                others: Vec::new(),
             });
         }
         cancel(&inner, ContextError::Canceled);

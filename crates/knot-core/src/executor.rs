@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
+use crate::clock::VectorClock;
 use crate::object::Object;
 use crate::op::Op;
 
@@ -86,6 +87,21 @@ pub trait Executor: Sync {
     /// is not scheduling, such as which ready `select!` arm runs; the checker
     /// explores every one.
     fn choose(&self, options: usize) -> usize;
+
+    /// Whether the executor tracks happens-before, so that primitives should
+    /// move clocks and memory accesses should be checked for races.
+    fn tracks_races(&self) -> bool;
+
+    /// Releases the running task's clock into `clock` (an unlock, a send):
+    /// whoever acquires `clock` later happens after everything the task did
+    /// so far.
+    fn release(&self, clock: &mut VectorClock);
+
+    /// Acquires `clock` into the running task's clock (a lock, a receive).
+    fn acquire(&self, clock: &VectorClock);
+
+    /// Calls `f` with the running task's number and clock.
+    fn with_clock(&self, f: &mut dyn FnMut(usize, &VectorClock));
 }
 
 /// Identifies a task to the executor that runs it.
@@ -128,6 +144,8 @@ pub struct Failure {
     /// What the task was doing, when the failure is a wait that can never
     /// end.
     pub blocked: Option<BlockedOn>,
+    /// Other tasks the failure involves (the other side of a data race).
+    pub others: Vec<usize>,
 }
 
 /// The kinds of failure a primitive can detect by itself.
@@ -138,6 +156,9 @@ pub enum FailureKind {
     Deadlock,
     /// A use of a primitive that is always a bug.
     Misuse,
+    /// Two accesses to the same memory, at least one a write, that
+    /// happens-before does not order.
+    DataRace,
 }
 
 /// A handle that wakes one waiting task, whichever executor runs it.
@@ -352,6 +373,38 @@ pub fn lazy_object_id(tag: &std::sync::atomic::AtomicU64) -> u64 {
     let id = new_object_id() & u64::from(u32::MAX);
     tag.store((epoch << 32) | id, Ordering::Relaxed);
     id
+}
+
+/// Whether happens-before is tracked on this thread (under the checker).
+#[inline]
+pub fn tracks_races() -> bool {
+    executor().is_some_and(|e| e.tracks_races())
+}
+
+/// Releases the running task's clock into `clock`; see
+/// [`Executor::release`]. Does nothing where races are not tracked.
+#[inline]
+pub fn release(clock: &mut VectorClock) {
+    if let Some(e) = executor().filter(|e| e.tracks_races()) {
+        e.release(clock);
+    }
+}
+
+/// Acquires `clock` into the running task's clock; see
+/// [`Executor::acquire`]. Does nothing where races are not tracked.
+#[inline]
+pub fn acquire(clock: &VectorClock) {
+    if let Some(e) = executor().filter(|e| e.tracks_races()) {
+        e.acquire(clock);
+    }
+}
+
+/// Calls `f` with the running task's number and clock, where races are
+/// tracked.
+pub fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
+    if let Some(e) = executor().filter(|e| e.tracks_races()) {
+        e.with_clock(f);
+    }
 }
 
 /// The current time as a duration since the executor's epoch: virtual time

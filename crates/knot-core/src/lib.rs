@@ -26,7 +26,9 @@
 //! wg.wait();
 //! ```
 
+pub mod cell;
 pub mod chan;
+pub mod clock;
 pub mod context;
 pub mod executor;
 pub mod object;

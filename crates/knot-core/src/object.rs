@@ -27,6 +27,8 @@ pub enum ObjectKind {
     Timer,
     /// A context.
     Context,
+    /// A [`RaceCell`](crate::cell::RaceCell).
+    Cell,
 }
 
 impl ObjectKind {
@@ -42,6 +44,7 @@ impl ObjectKind {
             ObjectKind::Channel => "Chan",
             ObjectKind::Timer => "Timer",
             ObjectKind::Context => "Context",
+            ObjectKind::Cell => "RaceCell",
         }
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::{Arc, Mutex as StdMutex};
 
+use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Teardown};
 use crate::object::Object;
 use crate::op::Op;
@@ -89,6 +90,8 @@ struct Slot<T> {
 struct SlotState<T> {
     result: Option<Result<T, JoinError>>,
     waiters: WaitList<()>,
+    /// The task's clock when it ended: joining acquires it.
+    clock: VectorClock,
 }
 
 /// Creates the two halves of a task's result slot: the handle the spawner
@@ -102,6 +105,7 @@ pub fn result_slot<T>(
         state: StdMutex::new(SlotState {
             result: None,
             waiters: WaitList::new(),
+            clock: VectorClock::new(),
         }),
     });
     (
@@ -176,6 +180,7 @@ impl<T> JoinHandle<T> {
             let mut st = state(&slot.state);
             if let Some(result) = st.result.take() {
                 st.waiters.remove(me.key());
+                executor::acquire(&st.clock);
                 drop(st);
                 executor::joined(slot.task.id());
                 return result;
@@ -201,6 +206,7 @@ impl<T> Completion<T> {
     pub fn complete(self, result: Result<T, JoinError>) {
         executor::touch(&self.slot.task, Op::Exit);
         let mut st = state(&self.slot.state);
+        executor::release(&mut st.clock);
         st.result = Some(result);
         st.waiters.refresh(|_| true);
     }

@@ -72,6 +72,7 @@ fn observes(kind: ObjectKind, op: Op) -> bool {
         (kind, op),
         (ObjectKind::RwLock, Op::Read)
             | (ObjectKind::Atomic, Op::Load)
+            | (ObjectKind::Cell, Op::Load)
             | (ObjectKind::WaitGroup, Op::Wait)
             | (ObjectKind::Task, Op::Join)
     )
@@ -105,7 +106,7 @@ pub(crate) fn conflicts(kind: ObjectKind, a: Op, b: Op) -> bool {
         ),
         // A sleep resumes only after its timer fired.
         ObjectKind::Timer => !(a == Op::Sleep || b == Op::Sleep),
-        ObjectKind::Atomic => !(observes(kind, a) && observes(kind, b)),
+        ObjectKind::Atomic | ObjectKind::Cell => !(observes(kind, a) && observes(kind, b)),
         // A send and a receive meet, in either order, with the same
         // outcome; two sends decide the order of values, two receives who
         // gets which, and a close or an attempt that does not wait sees the

@@ -16,6 +16,7 @@ use std::time::Duration;
 use backtrace::Backtrace;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
+use knot_core::clock::VectorClock;
 use knot_core::executor::{
     self, BlockedOn, Executor, Failure, FailureKind, Resume, TaskKey, Teardown,
 };
@@ -81,6 +82,8 @@ pub(crate) struct Slot {
     /// on the detailed replay that builds a report.
     pub(crate) spawn_stack: Option<Backtrace>,
     pub(crate) wait_stack: Option<Backtrace>,
+    /// Happens-before: what this task has seen of the others.
+    clock: VectorClock,
     coroutine: Option<Task>,
     yielder: *const Yielder<Resume, Suspend>,
 }
@@ -712,6 +715,7 @@ impl Execution {
             started: site.is_none(),
             spawn_stack: None,
             wait_stack: None,
+            clock: VectorClock::new(),
             coroutine: None,
             yielder: std::ptr::null(),
         };
@@ -719,10 +723,25 @@ impl Execution {
             let old = &mut self.tasks[id];
             let mut holds = mem::take(&mut old.holds);
             holds.clear();
-            *old = Slot { holds, ..slot };
+            let mut clock = mem::take(&mut old.clock);
+            clock.clear();
+            *old = Slot {
+                holds,
+                clock,
+                ..slot
+            };
         } else {
             self.tasks.push(slot);
         }
+        // A spawned task starts with everything its parent did; both then
+        // move on separately.
+        if id > 0 {
+            let parent = self.current;
+            let (before, after) = self.tasks.split_at_mut(id);
+            after[0].clock.join(&before[parent].clock);
+            before[parent].clock.tick(parent);
+        }
+        self.tasks[id].clock.tick(id);
         self.scheduler.spawned(id);
         id
     }
@@ -1129,6 +1148,33 @@ impl Executor for Model {
                 }
             }
         })
+    }
+
+    fn tracks_races(&self) -> bool {
+        with(|ex| !ex.teardown && !ex.firing)
+    }
+
+    fn release(&self, clock: &mut VectorClock) {
+        with(|ex| {
+            let task = ex.current;
+            let own = &mut ex.tasks[task].clock;
+            clock.join(own);
+            own.tick(task);
+        });
+    }
+
+    fn acquire(&self, clock: &VectorClock) {
+        with(|ex| {
+            let task = ex.current;
+            ex.tasks[task].clock.join(clock);
+        });
+    }
+
+    fn with_clock(&self, f: &mut dyn FnMut(usize, &VectorClock)) {
+        with(|ex| {
+            let task = ex.current;
+            f(task, &ex.tasks[task].clock);
+        });
     }
 
     fn fail(&self, failure: Failure) -> Resume {

@@ -25,12 +25,18 @@ pub(crate) fn build(
     let edges = wait_edges(ex);
     let (kind, message, involved): (ReportKind, String, Vec<usize>) = match finding {
         Finding::Primitive { task, failure } => {
-            let kind = match failure.kind {
-                FailureKind::Deadlock => ReportKind::Deadlock,
-                _ => ReportKind::Misuse,
-            };
-            let message = format!("task {} \"{}\": {}", task, name(*task), failure.message);
-            (kind, message, vec![*task])
+            let kind = kind(finding);
+            let mut message = format!("task {} \"{}\": {}", task, name(*task), failure.message);
+            for other in &failure.others {
+                // Primitives know tasks by number; the report names them.
+                message = message.replace(
+                    &format!("task {other} "),
+                    &format!("task {other} \"{}\" ", name(*other)),
+                );
+            }
+            let mut involved = vec![*task];
+            involved.extend(failure.others.iter().filter(|o| **o < ex.live));
+            (kind, message, involved)
         }
         Finding::Panic { task } => {
             let what = tasks[*task].panic.as_deref().unwrap_or("");
@@ -190,6 +196,7 @@ pub(crate) fn kind(finding: &Finding) -> ReportKind {
     match finding {
         Finding::Primitive { failure, .. } => match failure.kind {
             FailureKind::Deadlock => ReportKind::Deadlock,
+            FailureKind::DataRace => ReportKind::DataRace,
             _ => ReportKind::Misuse,
         },
         Finding::Panic { .. } => ReportKind::Panic,

@@ -68,6 +68,11 @@ pub use knot_report::{Report, ReportKind};
 pub use knot_runtime::{leak_guard, leaks, LeakGuard};
 pub use task::{go, spawn, yield_now, JoinError, JoinHandle, TaskId};
 
+/// Shared memory whose accesses the checker checks for data races.
+pub mod cell {
+    pub use knot_core::cell::*;
+}
+
 /// Synchronisation primitives that work under the checker and live alike.
 pub mod sync {
     pub use knot_core::sync::*;

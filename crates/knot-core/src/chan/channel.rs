@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 use super::select::{select, select_waiting, RecvArm, SendArm};
+use crate::clock::VectorClock;
 use crate::executor::{self, Failure, FailureKind, Waker};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
@@ -58,6 +59,7 @@ pub(crate) fn channel<T>(
             receivers: 1,
             senders_waiting: VecDeque::new(),
             receivers_waiting: VecDeque::new(),
+            clock: VectorClock::new(),
         }),
     });
     (
@@ -104,6 +106,13 @@ pub(crate) struct State<T> {
     receivers: usize,
     pub(crate) senders_waiting: VecDeque<Entry<T>>,
     pub(crate) receivers_waiting: VecDeque<Entry<T>>,
+    /// Happens-before through the channel: every completed operation
+    /// acquires it and releases into it, so a send happens before the
+    /// receive of its value, and a close before the receive that sees it.
+    /// (This orders all operations on one channel, a little more than Go
+    /// promises: races between tasks that only share a channel may go
+    /// unreported, never the other way round.)
+    clock: VectorClock,
 }
 
 /// Decides which arm of a waiting `select!` (or plain send or receive) ran.
@@ -174,6 +183,16 @@ fn waiting<T>(queue: &VecDeque<Entry<T>>, mine: Option<&Arc<Selector>>) -> bool 
 impl<T> Chan<T> {
     pub(crate) fn state(&self) -> StdMutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Orders the running task's completed operation with every earlier
+    /// one on the channel.
+    pub(crate) fn synchronize(&self) {
+        if executor::tracks_races() {
+            let mut state = self.state();
+            executor::acquire(&state.clock);
+            executor::release(&mut state.clock);
+        }
     }
 }
 
@@ -301,8 +320,14 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         executor::operation(Op::TrySend, Some(&self.chan.object), Location::caller());
-        let _protocol = protocol();
-        self.chan.state().try_send(value, None)
+        let result = {
+            let _protocol = protocol();
+            self.chan.state().try_send(value, None)
+        };
+        if !matches!(result, Err(TrySendError::Full(_))) {
+            self.chan.synchronize();
+        }
+        result
     }
 
     /// Closes the channel: receivers drain what is buffered and then get an
@@ -326,6 +351,7 @@ impl<T> Sender<T> {
             let _protocol = protocol();
             self.chan.state().close()
         };
+        self.chan.synchronize();
         if !closed {
             executor::fail(Failure {
                 kind: FailureKind::Misuse,
@@ -336,6 +362,7 @@ impl<T> Sender<T> {
                     site
                 ),
                 blocked: None,
+                others: Vec::new(),
             });
         }
     }
@@ -370,6 +397,7 @@ impl<T> Sender<T> {
         };
         if closed {
             executor::touch(&self.chan.object, Op::Close);
+            self.chan.synchronize();
         }
     }
 
@@ -420,10 +448,19 @@ impl<T> Receiver<T> {
 
     fn try_recv_at(&self, site: &'static Location<'static>) -> Result<T, TryRecvError> {
         executor::operation(Op::TryRecv, Some(&self.chan.object), site);
-        let _protocol = protocol();
-        match self.chan.state().try_recv(None) {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(RecvError)) => Err(TryRecvError::Closed),
+        let result = {
+            let _protocol = protocol();
+            self.chan.state().try_recv(None)
+        };
+        match result {
+            Some(Ok(value)) => {
+                self.chan.synchronize();
+                Ok(value)
+            }
+            Some(Err(RecvError)) => {
+                self.chan.synchronize();
+                Err(TryRecvError::Closed)
+            }
             None => Err(TryRecvError::Empty),
         }
     }

@@ -31,6 +31,10 @@ pub trait Arm {
 
     /// Leaves the channel's queue; the arm that `won` collects its result.
     fn unregister(&mut self, selector: &Arc<Selector>, won: bool);
+
+    /// Orders the completed operation with the channel's earlier ones, for
+    /// happens-before.
+    fn synchronize(&self);
 }
 
 /// A receive arm.
@@ -82,6 +86,17 @@ pub(crate) fn select_waiting(
 }
 
 fn decide(
+    arms: &mut [&mut dyn Arm],
+    default: bool,
+    op: Op,
+    site: &'static Location<'static>,
+) -> Option<usize> {
+    let won = wait_for_arm(arms, default, op, site)?;
+    arms[won].synchronize();
+    Some(won)
+}
+
+fn wait_for_arm(
     arms: &mut [&mut dyn Arm],
     default: bool,
     op: Op,
@@ -202,6 +217,10 @@ impl<T> Arm for RecvArm<'_, T> {
         });
     }
 
+    fn synchronize(&self) {
+        self.receiver.chan.synchronize();
+    }
+
     fn unregister(&mut self, selector: &Arc<Selector>, won: bool) {
         let entry = State::leave(&mut self.receiver.chan.state().receivers_waiting, selector);
         if let (true, None, Some(entry)) = (won, &self.result, entry) {
@@ -251,6 +270,10 @@ impl<T> Arm for SendArm<'_, T> {
             waker: waker.clone(),
             value: self.value.take(),
         });
+    }
+
+    fn synchronize(&self) {
+        self.sender.chan.synchronize();
     }
 
     fn unregister(&mut self, selector: &Arc<Selector>, won: bool) {

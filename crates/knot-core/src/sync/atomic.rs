@@ -20,21 +20,94 @@ use std::sync::atomic as std_atomic;
 
 pub use std::sync::atomic::Ordering;
 
+use std::sync::Mutex as StdMutex;
+
+use super::state;
+use crate::clock::VectorClock;
 use crate::executor;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 
-/// Announces an access to an atomic. Atomics are `const` to create, so they
-/// get their number at their first access in each execution, which is also
-/// the place reports show as their creation site.
-#[inline]
-#[track_caller]
-fn access(tag: &std_atomic::AtomicU64, op: Op) {
-    if executor::is_entered() {
-        let site = Location::caller();
-        let object = Object::with_id(ObjectKind::Atomic, executor::lazy_object_id(tag), site);
-        executor::operation(op, Some(&object), site);
+/// What knot keeps beside an atomic's value: its number and its
+/// happens-before clock.
+struct Sync {
+    /// The atomic's number in the current execution. Atomics are `const` to
+    /// create, so they get their number at their first access in each
+    /// execution, which is also the place reports show as their creation
+    /// site.
+    tag: std_atomic::AtomicU64,
+    /// Released by stores with `Release` (or stronger) ordering, acquired by
+    /// loads with `Acquire` (or stronger) that read them.
+    clock: StdMutex<VectorClock>,
+}
+
+impl Sync {
+    const fn new() -> Sync {
+        Sync {
+            tag: std_atomic::AtomicU64::new(0),
+            clock: StdMutex::new(VectorClock::new()),
+        }
     }
+
+    /// Announces an access: a scheduling point under the checker.
+    #[inline]
+    #[track_caller]
+    fn access(&self, op: Op) {
+        if executor::is_entered() {
+            let site = Location::caller();
+            let id = executor::lazy_object_id(&self.tag);
+            let object = Object::with_id(ObjectKind::Atomic, id, site);
+            executor::operation(op, Some(&object), site);
+        }
+    }
+
+    /// A load with `order` read the value: it acquires what the store it
+    /// read released, if the ordering says so.
+    fn loaded(&self, order: Ordering) {
+        if acquires(order) && executor::tracks_races() {
+            executor::acquire(&state(&self.clock));
+        }
+    }
+
+    /// A store with `order` wrote the value: a releasing store publishes
+    /// the task's clock; a relaxed one publishes nothing.
+    fn stored(&self, order: Ordering) {
+        if executor::tracks_races() {
+            let mut clock = state(&self.clock);
+            clock.clear();
+            if releases(order) {
+                executor::release(&mut clock);
+            }
+        }
+    }
+
+    /// A read-modify-write with `order`: it continues the release sequence
+    /// of the store it read, and adds to it if it releases.
+    fn updated(&self, order: Ordering) {
+        if executor::tracks_races() {
+            let mut clock = state(&self.clock);
+            if acquires(order) {
+                executor::acquire(&clock);
+            }
+            if releases(order) {
+                executor::release(&mut clock);
+            }
+        }
+    }
+}
+
+fn acquires(order: Ordering) -> bool {
+    matches!(
+        order,
+        Ordering::Acquire | Ordering::AcqRel | Ordering::SeqCst
+    )
+}
+
+fn releases(order: Ordering) -> bool {
+    matches!(
+        order,
+        Ordering::Release | Ordering::AcqRel | Ordering::SeqCst
+    )
 }
 
 macro_rules! atomic_common {
@@ -44,29 +117,34 @@ macro_rules! atomic_common {
             pub const fn new(value: $t) -> $name {
                 $name {
                     inner: std_atomic::$std::new(value),
-                    tag: std_atomic::AtomicU64::new(0),
+                    sync: Sync::new(),
                 }
             }
 
             /// Loads the value.
             #[track_caller]
             pub fn load(&self, order: Ordering) -> $t {
-                access(&self.tag, Op::Load);
-                self.inner.load(order)
+                self.sync.access(Op::Load);
+                let value = self.inner.load(order);
+                self.sync.loaded(order);
+                value
             }
 
             /// Stores `value`.
             #[track_caller]
             pub fn store(&self, value: $t, order: Ordering) {
-                access(&self.tag, Op::Store);
+                self.sync.access(Op::Store);
+                self.sync.stored(order);
                 self.inner.store(value, order)
             }
 
             /// Stores `value` and returns the previous value.
             #[track_caller]
             pub fn swap(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.swap(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.swap(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Stores `new` if the value is `current`; returns the previous
@@ -79,8 +157,13 @@ macro_rules! atomic_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                access(&self.tag, Op::Rmw);
-                self.inner.compare_exchange(current, new, success, failure)
+                self.sync.access(Op::Rmw);
+                let result = self.inner.compare_exchange(current, new, success, failure);
+                match result {
+                    Ok(_) => self.sync.updated(success),
+                    Err(_) => self.sync.loaded(failure),
+                }
+                result
             }
 
             /// Like [`compare_exchange`](Self::compare_exchange); it never
@@ -93,8 +176,13 @@ macro_rules! atomic_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                access(&self.tag, Op::Rmw);
-                self.inner.compare_exchange(current, new, success, failure)
+                self.sync.access(Op::Rmw);
+                let result = self.inner.compare_exchange(current, new, success, failure);
+                match result {
+                    Ok(_) => self.sync.updated(success),
+                    Err(_) => self.sync.loaded(failure),
+                }
+                result
             }
 
             /// Applies `f` to the value until the update succeeds; returns the
@@ -109,36 +197,49 @@ macro_rules! atomic_common {
             where
                 F: FnMut($t) -> Option<$t>,
             {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_update(set_order, fetch_order, &mut f)
+                self.sync.access(Op::Rmw);
+                let result = self.inner.fetch_update(set_order, fetch_order, &mut f);
+                match result {
+                    Ok(_) => self.sync.updated(set_order),
+                    Err(_) => self.sync.loaded(fetch_order),
+                }
+                result
             }
 
             /// Bitwise "and" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_and(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_and(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_and(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Bitwise "nand" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_nand(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_nand(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_nand(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Bitwise "or" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_or(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_or(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_or(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Bitwise "xor" with `value`; returns the previous value.
             #[track_caller]
             pub fn fetch_xor(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_xor(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_xor(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Returns a mutable reference to the value; the borrow is
@@ -180,7 +281,7 @@ macro_rules! atomic_int {
         $(#[$doc])*
         pub struct $name {
             inner: std_atomic::$std,
-            tag: std_atomic::AtomicU64,
+            sync: Sync,
         }
 
         atomic_common!($name, $std, $t);
@@ -189,32 +290,40 @@ macro_rules! atomic_int {
             /// Adds `value`, wrapping on overflow; returns the previous value.
             #[track_caller]
             pub fn fetch_add(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_add(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_add(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Subtracts `value`, wrapping on overflow; returns the previous
             /// value.
             #[track_caller]
             pub fn fetch_sub(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_sub(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_sub(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Stores the maximum of the value and `value`; returns the
             /// previous value.
             #[track_caller]
             pub fn fetch_max(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_max(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_max(value, order);
+                self.sync.updated(order);
+                previous
             }
 
             /// Stores the minimum of the value and `value`; returns the
             /// previous value.
             #[track_caller]
             pub fn fetch_min(&self, value: $t, order: Ordering) -> $t {
-                access(&self.tag, Op::Rmw);
-                self.inner.fetch_min(value, order)
+                self.sync.access(Op::Rmw);
+                let previous = self.inner.fetch_min(value, order);
+                self.sync.updated(order);
+                previous
             }
         }
     };
@@ -231,7 +340,7 @@ macro_rules! atomic_int {
 /// ```
 pub struct AtomicBool {
     inner: std_atomic::AtomicBool,
-    tag: std_atomic::AtomicU64,
+    sync: Sync,
 }
 
 atomic_common!(AtomicBool, AtomicBool, bool);
@@ -240,8 +349,10 @@ impl AtomicBool {
     /// Logical negation; returns the previous value.
     #[track_caller]
     pub fn fetch_not(&self, order: Ordering) -> bool {
-        access(&self.tag, Op::Rmw);
-        self.inner.fetch_xor(true, order)
+        self.sync.access(Op::Rmw);
+        let previous = self.inner.fetch_xor(true, order);
+        self.sync.updated(order);
+        previous
     }
 }
 

@@ -3,6 +3,7 @@ use std::panic::Location;
 use std::sync::Mutex as StdMutex;
 
 use super::{state, MutexGuard};
+use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
@@ -39,6 +40,8 @@ use crate::waiters::WaitList;
 pub struct Condvar {
     object: Object,
     state: StdMutex<WaitList<bool>>,
+    /// Released by notifications, acquired by the waiters they wake.
+    clock: StdMutex<VectorClock>,
 }
 
 impl Condvar {
@@ -49,6 +52,7 @@ impl Condvar {
         Condvar {
             object: Object::new(ObjectKind::Condvar),
             state: StdMutex::new(WaitList::new()),
+            clock: StdMutex::new(VectorClock::new()),
         }
     }
 
@@ -90,6 +94,7 @@ impl Condvar {
     #[track_caller]
     pub fn notify_one(&self) {
         executor::operation(Op::NotifyOne, Some(&self.object), Location::caller());
+        executor::release(&mut state(&self.clock));
         let mut waiters = state(&self.state);
         if let Some(notified) = waiters.data_mut().find(|notified| !**notified) {
             *notified = true;
@@ -101,6 +106,7 @@ impl Condvar {
     #[track_caller]
     pub fn notify_all(&self) {
         executor::operation(Op::NotifyAll, Some(&self.object), Location::caller());
+        executor::release(&mut state(&self.clock));
         let mut waiters = state(&self.state);
         waiters.data_mut().for_each(|notified| *notified = true);
         waiters.refresh(|notified| *notified);
@@ -128,6 +134,7 @@ impl Condvar {
             let mut waiters = state(&self.state);
             if waiters.get(me.key()) == Some(&true) {
                 waiters.remove(me.key());
+                executor::acquire(&state(&self.clock));
                 break;
             }
             drop(waiters);

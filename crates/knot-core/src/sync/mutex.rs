@@ -4,6 +4,7 @@ use std::panic::Location;
 use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 
 use super::state;
+use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Failure, FailureKind, TaskKey};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
@@ -68,6 +69,9 @@ pub struct MutexGuard<'a, T: ?Sized> {
 struct LockState {
     holder: Option<TaskKey>,
     waiters: WaitList<()>,
+    /// What the last holder did: an unlock releases into it, a lock
+    /// acquires it.
+    clock: VectorClock,
 }
 
 impl<T> Mutex<T> {
@@ -80,6 +84,7 @@ impl<T> Mutex<T> {
             state: StdMutex::new(LockState {
                 holder: None,
                 waiters: WaitList::new(),
+                clock: VectorClock::new(),
             }),
             data: StdMutex::new(value),
         }
@@ -138,6 +143,7 @@ impl<T: ?Sized> Mutex<T> {
         }
         st.holder = Some(me);
         st.waiters.refresh(|_| false);
+        executor::acquire(&st.clock);
         drop(st);
         Some(self.guard(Location::caller()))
     }
@@ -168,6 +174,7 @@ impl<T: ?Sized> Mutex<T> {
                     self.object.created()
                 ),
                 blocked: Some(self.blocked_on(site)),
+                others: Vec::new(),
             });
         }
         let ready = st.holder.is_none();
@@ -180,6 +187,7 @@ impl<T: ?Sized> Mutex<T> {
                 st.holder = Some(me.key());
                 st.waiters.remove(me.key());
                 st.waiters.refresh(|_| false);
+                executor::acquire(&st.clock);
                 break;
             }
             st.waiters.register(&me, ());
@@ -209,6 +217,7 @@ impl<T: ?Sized> Mutex<T> {
     pub(crate) fn unlock(&self, site: &'static Location<'static>) {
         executor::operation(Op::Unlock, Some(&self.object), site);
         let mut st = state(&self.state);
+        executor::release(&mut st.clock);
         st.holder = None;
         st.waiters.refresh(|_| true);
         drop(st);

@@ -7,6 +7,7 @@ use std::sync::{
 };
 
 use super::state;
+use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Failure, FailureKind, TaskKey};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
@@ -63,6 +64,11 @@ struct RwState {
     writer: Option<TaskKey>,
     readers: Vec<TaskKey>,
     waiters: WaitList<Want>,
+    /// Released by writers, acquired by everyone.
+    clock: VectorClock,
+    /// Released by readers, acquired by writers: readers do not order each
+    /// other.
+    read_clock: VectorClock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +117,8 @@ impl<T> RwLock<T> {
                 writer: None,
                 readers: Vec::new(),
                 waiters: WaitList::new(),
+                clock: VectorClock::new(),
+                read_clock: VectorClock::new(),
             }),
             data: StdRwLock::new(value),
         }
@@ -251,6 +259,7 @@ impl<T: ?Sized> RwLock<T> {
                     op
                 ),
                 blocked: Some(blocked),
+                others: Vec::new(),
             });
         }
         if want == Want::Write {
@@ -288,6 +297,7 @@ impl<T: ?Sized> RwLock<T> {
         let me = executor::current_key();
         let mut st = state(&self.state);
         if op == Op::WriteUnlock {
+            executor::release(&mut st.clock);
             st.writer = None;
             for want in st.waiters.data_mut() {
                 if let Want::Read { admitted } = want {
@@ -295,6 +305,7 @@ impl<T: ?Sized> RwLock<T> {
                 }
             }
         } else if let Some(i) = st.readers.iter().position(|r| *r == me) {
+            executor::release(&mut st.read_clock);
             st.readers.swap_remove(i);
         } else {
             // A read guard released by another task than the one that took
@@ -309,8 +320,12 @@ impl<T: ?Sized> RwLock<T> {
 
 impl RwState {
     fn take(&mut self, me: TaskKey, want: Want) {
+        executor::acquire(&self.clock);
         match want {
-            Want::Write => self.writer = Some(me),
+            Want::Write => {
+                executor::acquire(&self.read_clock);
+                self.writer = Some(me);
+            }
             Want::Read { .. } => self.readers.push(me),
         }
     }

@@ -3,6 +3,7 @@ use std::panic::Location;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use super::state;
+use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Failure, FailureKind};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
@@ -53,6 +54,21 @@ struct Counter {
     // waiter runs, as in Go.
     generation: u64,
     waiters: WaitList<u64>,
+    /// Released by `add` and `done`, acquired when `wait` returns.
+    clock: VectorClock,
+    /// The latest `add` that raised the counter from zero, and the latest
+    /// `wait`: Go requires the first to happen before the second.
+    raised: Option<Access>,
+    waited: Option<Access>,
+}
+
+/// One access, for happens-before checks: the task, its own clock entry,
+/// the call site.
+#[derive(Debug, Clone, Copy)]
+struct Access {
+    task: usize,
+    time: u32,
+    site: &'static Location<'static>,
 }
 
 impl WaitGroup {
@@ -67,6 +83,9 @@ impl WaitGroup {
                     count: 0,
                     generation: 0,
                     waiters: WaitList::new(),
+                    clock: VectorClock::new(),
+                    raised: None,
+                    waited: None,
                 }),
             }),
         }
@@ -109,9 +128,11 @@ impl WaitGroup {
         // released by the next time the counter reaches zero after it
         // started, even if the counter is raised again before it runs.
         executor::operation(Op::Wait, Some(&inner.object), site);
+        self.check_order(false, site);
         let me = executor::current();
         let mut st = state(&inner.state);
         if st.count == 0 {
+            executor::acquire(&st.clock);
             return;
         }
         let generation = st.generation;
@@ -122,6 +143,7 @@ impl WaitGroup {
             let mut st = state(&inner.state);
             if st.generation != generation {
                 st.waiters.remove(me.key());
+                executor::acquire(&st.clock);
                 return;
             }
         }
@@ -141,6 +163,9 @@ impl WaitGroup {
     fn change(&self, delta: i64, op: Op, site: &'static Location<'static>) {
         let inner = &*self.inner;
         executor::operation(op, Some(&inner.object), site);
+        if delta > 0 && state(&inner.state).count == 0 {
+            self.check_order(true, site);
+        }
         let mut st = state(&inner.state);
         let count = st.count + delta;
         if count < 0 {
@@ -156,9 +181,11 @@ impl WaitGroup {
                     count
                 ),
                 blocked: None,
+                others: Vec::new(),
             });
         }
         st.count = count;
+        executor::release(&mut st.clock);
         if count == 0 {
             st.generation += 1;
         }
@@ -166,6 +193,57 @@ impl WaitGroup {
         // waiting.
         let generation = st.generation;
         st.waiters.refresh(|waited| *waited != generation);
+    }
+}
+
+impl WaitGroup {
+    /// Checks Go's rule that an `add` raising the counter from zero happens
+    /// before any `wait` that could see that zero (`raise` for the add, else
+    /// for the wait), and records the access.
+    fn check_order(&self, raise: bool, site: &'static Location<'static>) {
+        let inner = &*self.inner;
+        let mut clash = None;
+        executor::with_clock(&mut |task, clock| {
+            let mut st = state(&inner.state);
+            let now = Access {
+                task,
+                time: clock.get(task),
+                site,
+            };
+            let other = if raise { st.waited } else { st.raised };
+            if let Some(other) = other {
+                if other.task != task && other.time > clock.get(other.task) {
+                    clash = Some(other);
+                }
+            }
+            if raise {
+                st.raised = Some(now);
+            } else {
+                st.waited = Some(now);
+            }
+        });
+        if let Some(other) = clash {
+            let (add, wait) = if raise {
+                (site, other.site)
+            } else {
+                (other.site, site)
+            };
+            executor::fail(Failure {
+                kind: FailureKind::Misuse,
+                message: format!(
+                    "{} (created at {}): an add from zero at {} is not ordered before the wait at \
+                     {} (task {} is the other side): the wait may return before the work it \
+                     should wait for is counted",
+                    inner.object,
+                    inner.object.created(),
+                    add,
+                    wait,
+                    other.task
+                ),
+                blocked: None,
+                others: vec![other.task],
+            });
+        }
     }
 }
 
