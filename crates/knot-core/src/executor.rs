@@ -94,13 +94,15 @@ pub trait Executor: Sync {
 
     /// Releases the running task's clock into `clock` (an unlock, a send):
     /// whoever acquires `clock` later happens after everything the task did
-    /// so far.
+    /// so far. Does nothing when races are not tracked.
     fn release(&self, clock: &mut VectorClock);
 
     /// Acquires `clock` into the running task's clock (a lock, a receive).
+    /// Does nothing when races are not tracked.
     fn acquire(&self, clock: &VectorClock);
 
-    /// Calls `f` with the running task's number and clock.
+    /// Calls `f` with the running task's number and clock, when races are
+    /// tracked.
     fn with_clock(&self, f: &mut dyn FnMut(usize, &VectorClock));
 }
 
@@ -385,7 +387,7 @@ pub fn tracks_races() -> bool {
 /// [`Executor::release`]. Does nothing where races are not tracked.
 #[inline]
 pub fn release(clock: &mut VectorClock) {
-    if let Some(e) = executor().filter(|e| e.tracks_races()) {
+    if let Some(e) = executor() {
         e.release(clock);
     }
 }
@@ -394,7 +396,7 @@ pub fn release(clock: &mut VectorClock) {
 /// [`Executor::acquire`]. Does nothing where races are not tracked.
 #[inline]
 pub fn acquire(clock: &VectorClock) {
-    if let Some(e) = executor().filter(|e| e.tracks_races()) {
+    if let Some(e) = executor() {
         e.acquire(clock);
     }
 }
@@ -402,7 +404,7 @@ pub fn acquire(clock: &VectorClock) {
 /// Calls `f` with the running task's number and clock, where races are
 /// tracked.
 pub fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
-    if let Some(e) = executor().filter(|e| e.tracks_races()) {
+    if let Some(e) = executor() {
         e.with_clock(f);
     }
 }

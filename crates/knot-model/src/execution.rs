@@ -959,17 +959,14 @@ impl Execution {
             self.finding = Some(Finding::Deadlock);
             return;
         }
-        let leaked: Vec<usize> = (0..self.live)
-            .filter(|&t| !tasks[t].daemon && matches!(tasks[t].state, State::Blocked { .. }))
-            .collect();
-        if !leaked.is_empty() {
+        let leaked = |t: &Slot| !t.daemon && matches!(t.state, State::Blocked { .. });
+        let unjoined = |t: &Slot| !t.daemon && t.late_effect.is_some();
+        // Most executions end clean: look before collecting.
+        if tasks.iter().any(leaked) {
+            let leaked = (0..self.live).filter(|&t| leaked(&tasks[t])).collect();
             self.finding = Some(Finding::Leak(leaked));
-            return;
-        }
-        let unjoined: Vec<usize> = (0..self.live)
-            .filter(|&t| !tasks[t].daemon && tasks[t].late_effect.is_some())
-            .collect();
-        if !unjoined.is_empty() {
+        } else if tasks.iter().any(unjoined) {
+            let unjoined = (0..self.live).filter(|&t| unjoined(&tasks[t])).collect();
             self.finding = Some(Finding::Unjoined(unjoined));
         }
     }
@@ -1156,6 +1153,9 @@ impl Executor for Model {
 
     fn release(&self, clock: &mut VectorClock) {
         with(|ex| {
+            if ex.teardown || ex.firing {
+                return;
+            }
             let task = ex.current;
             let own = &mut ex.tasks[task].clock;
             clock.join(own);
@@ -1165,6 +1165,9 @@ impl Executor for Model {
 
     fn acquire(&self, clock: &VectorClock) {
         with(|ex| {
+            if ex.teardown || ex.firing {
+                return;
+            }
             let task = ex.current;
             ex.tasks[task].clock.join(clock);
         });
@@ -1172,6 +1175,9 @@ impl Executor for Model {
 
     fn with_clock(&self, f: &mut dyn FnMut(usize, &VectorClock)) {
         with(|ex| {
+            if ex.teardown || ex.firing {
+                return;
+            }
             let task = ex.current;
             f(task, &ex.tasks[task].clock);
         });
