@@ -1,1 +1,5 @@
-//! Whole-program tests of knot live in `tests/`.
+//! Whole-program tests of knot live in `tests/`; this library holds the bug
+//! corpus so that the test suite and the benchmarks share it.
+
+#[path = "../corpus/mod.rs"]
+pub mod corpus;
