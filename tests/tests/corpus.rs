@@ -3,7 +3,7 @@
 //! fixed program gets a report.
 
 use knot::{Checker, Strategy};
-use knot_tests::corpus::ENTRIES;
+use knot_tests::corpus::entries;
 
 const SEED: u64 = 0x60_be_2c;
 const BUDGET: u64 = 10_000;
@@ -22,7 +22,7 @@ fn strategies() -> [Strategy; 3] {
 
 #[test]
 fn every_buggy_program_is_caught_with_its_kind() {
-    for entry in ENTRIES {
+    for entry in entries() {
         let found = strategies().into_iter().find_map(|strategy| {
             Checker::new()
                 .seed(SEED)
@@ -38,7 +38,7 @@ fn every_buggy_program_is_caught_with_its_kind() {
 
 #[test]
 fn no_fixed_program_gets_a_report() {
-    for entry in ENTRIES {
+    for entry in entries() {
         for strategy in strategies() {
             let outcome = Checker::new()
                 .seed(SEED)
