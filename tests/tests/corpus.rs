@@ -46,7 +46,10 @@ fn no_fixed_program_gets_a_report() {
                 .strategy(strategy)
                 .run(entry.fixed);
             if let Some(report) = outcome.report {
-                panic!("{} ({strategy}): the fixed program is reported:\n{report}", entry.id);
+                panic!(
+                    "{} ({strategy}): the fixed program is reported:\n{report}",
+                    entry.id
+                );
             }
         }
     }
