@@ -1,8 +1,26 @@
 //! Benchmarks of knot against the tools people use today.
 //!
-//! The crate has no code of its own: its benchmarks live in `benches/`, and
-//! the tools compared with knot are dev-dependencies, so nothing else in the
-//! workspace builds them.
+//! The benchmarks live in `benches/`, and the tools compared with knot are
+//! dev-dependencies, so nothing else in the workspace builds them. The
+//! `knot-bench` binary reports on the bug corpus:
+//!
+//! ```text
+//! cargo run --release -p knot-bench -- corpus [SEEDS]
+//! ```
+//!
+//! runs every bug of the corpus under random, PCT (depth 3) and DFS, over
+//! several seeds, and prints for each bug and strategy whether it was found
+//! with the expected kind, the median executions and time to the first
+//! report, and whether the fixed twin came back clean.
+//!
+//! # `live_races`
+//!
+//! The cost of live race detection (`KNOT_RACE=1`): four tasks incrementing
+//! a `RaceCell` under a mutex, with detection off and on, in one run.
+//!
+//! ```text
+//! cargo bench -p knot-bench --bench live_races
+//! ```
 //!
 //! # `executions`
 //!

@@ -377,18 +377,23 @@ pub fn lazy_object_id(tag: &std::sync::atomic::AtomicU64) -> u64 {
     id
 }
 
-/// Whether happens-before is tracked on this thread (under the checker).
+/// Whether happens-before is tracked on this thread: always under the
+/// checker, and live when race detection is switched on.
 #[inline]
 pub fn tracks_races() -> bool {
-    executor().is_some_and(|e| e.tracks_races())
+    match executor() {
+        Some(e) => e.tracks_races(),
+        None => crate::live_clock::race_detection(),
+    }
 }
 
 /// Releases the running task's clock into `clock`; see
 /// [`Executor::release`]. Does nothing where races are not tracked.
 #[inline]
 pub fn release(clock: &mut VectorClock) {
-    if let Some(e) = executor() {
-        e.release(clock);
+    match executor() {
+        Some(e) => e.release(clock),
+        None => crate::live_clock::release(clock),
     }
 }
 
@@ -396,16 +401,18 @@ pub fn release(clock: &mut VectorClock) {
 /// [`Executor::acquire`]. Does nothing where races are not tracked.
 #[inline]
 pub fn acquire(clock: &VectorClock) {
-    if let Some(e) = executor() {
-        e.acquire(clock);
+    match executor() {
+        Some(e) => e.acquire(clock),
+        None => crate::live_clock::acquire(clock),
     }
 }
 
 /// Calls `f` with the running task's number and clock, where races are
 /// tracked.
 pub fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
-    if let Some(e) = executor() {
-        e.with_clock(f);
+    match executor() {
+        Some(e) => e.with_clock(f),
+        None => crate::live_clock::with_clock(f),
     }
 }
 

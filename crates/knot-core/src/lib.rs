@@ -31,6 +31,7 @@ pub mod chan;
 pub mod clock;
 pub mod context;
 pub mod executor;
+pub mod live_clock;
 pub mod object;
 pub mod op;
 pub mod sync;

@@ -56,7 +56,10 @@ where
     // registration moves into the thread and leaves the registry when the
     // thread ends, or at once if it never starts.
     let (tx, rx) = std::sync::mpsc::channel();
+    // With live race detection on, the task starts with its spawner's clock.
+    let inherited = knot_core::live_clock::fork();
     let started = builder.spawn(move || {
+        knot_core::live_clock::adopt(inherited);
         let completion = rx.recv().expect("knot: the spawner vanished");
         registration.enter();
         let finished = registration.finish_on_drop();

@@ -119,6 +119,7 @@ pub mod __private {
 /// was spawned and for how long; see [`tasks`](runtime::tasks),
 /// [`leaks`] and [`leak_guard`].
 pub mod runtime {
+    pub use knot_core::live_clock::{race_detection, set_race_detection};
     pub use knot_runtime::registry::*;
 }
 

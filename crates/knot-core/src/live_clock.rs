@@ -1,0 +1,132 @@
+//! Happens-before for code that runs outside the checker, when race
+//! detection is switched on (`KNOT_RACE=1`, or
+//! [`set_race_detection`](crate::live_clock::set_race_detection)).
+//!
+//! Every thread that runs knot code gets a small dense number and a vector
+//! clock; the primitives move clocks exactly as under the checker, so a
+//! `RaceCell` accessed from two threads without synchronisation panics with
+//! the same message the checker would report. It costs a lock and a clock
+//! join per synchronising operation, so it is off unless asked for.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use crate::clock::VectorClock;
+
+/// Switches race detection for live code on or off, for the whole process.
+///
+/// It overrides `KNOT_RACE`. Tasks that were already running keep the
+/// clocks they had; switch it on before starting the tasks to check.
+///
+/// ```
+/// knot_core::live_clock::set_race_detection(true);
+/// assert!(knot_core::live_clock::race_detection());
+/// knot_core::live_clock::set_race_detection(false);
+/// ```
+pub fn set_race_detection(on: bool) {
+    MODE.store(if on { ON } else { OFF }, Ordering::Relaxed);
+}
+
+/// Whether live race detection is on: [`set_race_detection`], else the
+/// environment variable `KNOT_RACE` (`1`, `true` or `on`; `0`, `false`,
+/// `off` or empty for off). An unknown value leaves it off and says so on
+/// stderr once.
+pub fn race_detection() -> bool {
+    match MODE.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => {
+            let on = match std::env::var("KNOT_RACE") {
+                Err(_) => false,
+                Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "on" | "yes" => true,
+                    "" | "0" | "false" | "off" | "no" => false,
+                    other => {
+                        eprintln!(
+                            "knot: KNOT_RACE={other:?} is not valid: expected 1, true or on \
+                             (or 0, false, off): race detection stays off"
+                        );
+                        false
+                    }
+                },
+            };
+            // A racing `set_race_detection` wins.
+            let _ = MODE.compare_exchange(
+                UNKNOWN,
+                if on { ON } else { OFF },
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            MODE.load(Ordering::Relaxed) == ON
+        }
+    }
+}
+
+/// The calling thread's clock, to hand to a task it starts: the task begins
+/// with everything the thread did so far. `None` when detection is off.
+pub fn fork() -> Option<VectorClock> {
+    if !race_detection() {
+        return None;
+    }
+    THREAD.with(|t| {
+        let mut t = t.borrow_mut();
+        let index = t.index;
+        let clock = t.clock.clone();
+        t.clock.tick(index);
+        Some(clock)
+    })
+}
+
+/// Starts the calling thread's clock from `inherited` (see [`fork`]).
+pub fn adopt(inherited: Option<VectorClock>) {
+    if let Some(inherited) = inherited {
+        THREAD.with(|t| t.borrow_mut().clock.join(&inherited));
+    }
+}
+
+pub(crate) fn release(clock: &mut VectorClock) {
+    if race_detection() {
+        THREAD.with(|t| {
+            let mut t = t.borrow_mut();
+            let index = t.index;
+            clock.join(&t.clock);
+            t.clock.tick(index);
+        });
+    }
+}
+
+pub(crate) fn acquire(clock: &VectorClock) {
+    if race_detection() {
+        THREAD.with(|t| t.borrow_mut().clock.join(clock));
+    }
+}
+
+pub(crate) fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
+    if race_detection() {
+        THREAD.with(|t| {
+            let t = t.borrow();
+            f(t.index, &t.clock);
+        });
+    }
+}
+
+struct Thread {
+    index: usize,
+    clock: VectorClock,
+}
+
+const UNKNOWN: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+
+static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
+static NEXT_INDEX: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static THREAD: RefCell<Thread> = RefCell::new({
+        let index = NEXT_INDEX.fetch_add(1, Ordering::Relaxed);
+        let mut clock = VectorClock::new();
+        clock.tick(index);
+        Thread { index, clock }
+    });
+}
