@@ -57,6 +57,7 @@ impl<T> RaceCell<T> {
     /// creation site for reports.
     #[track_caller]
     pub fn new(value: T) -> RaceCell<T> {
+        executor::want_races();
         RaceCell {
             object: Object::new(ObjectKind::Cell),
             data: StdMutex::new(value),

@@ -92,6 +92,11 @@ pub trait Executor: Sync {
     /// move clocks and memory accesses should be checked for races.
     fn tracks_races(&self) -> bool;
 
+    /// Says that the program has memory or counters whose accesses are
+    /// checked by happens-before (a `RaceCell`, a `WaitGroup`): an executor
+    /// may skip the clock work for programs that have none.
+    fn want_races(&self);
+
     /// Releases the running task's clock into `clock` (an unlock, a send):
     /// whoever acquires `clock` later happens after everything the task did
     /// so far. Does nothing when races are not tracked.
@@ -384,6 +389,14 @@ pub fn tracks_races() -> bool {
     match executor() {
         Some(e) => e.tracks_races(),
         None => crate::live_clock::race_detection(),
+    }
+}
+
+/// Says that the program has accesses checked by happens-before; see
+/// [`Executor::want_races`].
+pub fn want_races() {
+    if let Some(e) = executor() {
+        e.want_races();
     }
 }
 

@@ -342,15 +342,19 @@ impl Checker {
         let mut executions = 0;
         while executions < self.iterations {
             executions += 1;
-            let failing = session.execute(main, |ex| {
+            let (mut failing, missed) = session.execute(main, |ex| {
                 schedules.insert(fingerprint(&ex.schedule.choices));
-                let finding = ex.finding.as_ref()?;
-                Some(Failing {
-                    kind: report::kind(finding),
-                    schedule: ex.schedule.clone(),
-                    preemptions: ex.preemptions,
-                })
+                let missed = ex.races.missed().then(|| ex.schedule.choices.clone());
+                (failing_of(ex), missed)
             });
+            if let (None, Some(choices)) = (&failing, missed) {
+                // The first object checked by happens-before appeared in an
+                // execution that did not track it: run that execution again,
+                // tracked, before moving on.
+                let explorer = session.set_scheduler(Box::new(Replay::new(choices)));
+                failing = session.execute(main, failing_of);
+                drop(session.set_scheduler(explorer));
+            }
             if let Some(failing) = failing {
                 let distinct = schedules.len() as u64;
                 return (
@@ -396,6 +400,7 @@ impl Checker {
             self.max_steps,
         );
         session.set_detailed();
+        session.want_races();
         let replay = || {
             session.execute(main, |ex| {
                 let finding = ex
@@ -479,6 +484,7 @@ impl Checker {
             config.max_steps,
         );
         session.set_detailed();
+        session.want_races();
         session.execute(&(Rc::new(f) as Rc<dyn Fn()>), |ex| {
             let diverged = |detail: String| Error::Diverged {
                 schedule: schedule.trim().to_owned(),
@@ -554,6 +560,17 @@ impl Checker {
                 .map(String::from)
         })
     }
+}
+
+/// The failure of an execution that just ended, if any.
+fn failing_of(ex: &crate::execution::Execution) -> Option<Failing> {
+    let finding = ex.finding.as_ref()?;
+    Some(Failing {
+        kind: report::kind(finding),
+        schedule: ex.schedule.clone(),
+        preemptions: ex.preemptions,
+        races: ex.races.wanted,
+    })
 }
 
 /// A hash of one execution's choices, to count distinct schedules (FNV-1a:

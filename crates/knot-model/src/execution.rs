@@ -161,9 +161,31 @@ pub(crate) struct Execution {
     detailed: bool,
     /// How often a waiting task was made ready.
     wakes: u64,
+    pub(crate) races: Races,
     /// While a tick fires with every task waiting: the wake count and timer
     /// number before it, to tell whether it woke anyone.
     firing_stalled: Option<(u64, u64)>,
+}
+
+/// Whether this execution tracks happens-before.
+///
+/// Vector clocks cost work at every synchronising operation, and only
+/// programs with a `RaceCell` or a `WaitGroup` need them. Tracking starts
+/// with the first execution after one that created such an object; the
+/// checker replays that one execution with tracking, so nothing is missed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Races {
+    /// The program has created objects checked by happens-before.
+    pub(crate) wanted: bool,
+    /// This execution moves clocks and checks accesses.
+    pub(crate) tracked: bool,
+}
+
+impl Races {
+    /// Whether this execution needed tracking it did not have.
+    pub(crate) fn missed(&self) -> bool {
+        self.wanted && !self.tracked
+    }
 }
 
 /// A timer that has not fired yet.
@@ -172,6 +194,8 @@ struct PendingTimer {
     seq: u64,
     /// One tick of a ticker, which arms the next when it fires.
     periodic: bool,
+    /// The task that set the timer, named when it fires.
+    owner: usize,
     /// A tick that follows one that woke nobody while no task could run:
     /// firing it would change nothing until some task runs again.
     idle: bool,
@@ -259,6 +283,7 @@ impl Session {
                 detailed: false,
                 wakes: 0,
                 firing_stalled: None,
+                races: Races::default(),
             });
         });
         Session {
@@ -278,12 +303,17 @@ impl Session {
         with(|ex| ex.detailed = true);
     }
 
-    /// Replaces the scheduler, for the next execution.
-    pub(crate) fn set_scheduler(&self, scheduler: Box<dyn Scheduler>) {
+    /// Replaces the scheduler, for the next execution; returns the old one.
+    pub(crate) fn set_scheduler(&self, scheduler: Box<dyn Scheduler>) -> Box<dyn Scheduler> {
         with(|ex| {
             ex.tracking = scheduler.wants_every_step();
-            ex.scheduler = scheduler;
-        });
+            mem::replace(&mut ex.scheduler, scheduler)
+        })
+    }
+
+    /// Makes every execution from the next one on track happens-before.
+    pub(crate) fn want_races(&self) {
+        with(|ex| ex.races.wanted = true);
     }
 
     /// How deep the scheduler's current path is.
@@ -517,9 +547,9 @@ fn fire_timer() -> bool {
             ex.footprint.push(Access::timers());
         }
         ex.firing = true;
-        Some(timer.fire)
+        Some((timer.fire, timer.owner))
     });
-    let Some(fire) = fire else {
+    let Some((fire, owner)) = fire else {
         return true;
     };
     fire();
@@ -534,10 +564,9 @@ fn fire_timer() -> bool {
         }
         ex.events += 1;
         let step = ex.events;
-        let task = ex.current;
         ex.trace.push(Event {
             step,
-            task,
+            task: owner,
             op: Op::Fire,
             object: None,
             site: None,
@@ -689,6 +718,7 @@ impl Execution {
         self.finding = None;
         self.next_object = 0;
         self.trace.clear();
+        self.races.tracked = self.races.wanted;
         self.now = Duration::ZERO;
         self.timer_seq = 0;
         self.schedule.steps = 0;
@@ -735,13 +765,15 @@ impl Execution {
         }
         // A spawned task starts with everything its parent did; both then
         // move on separately.
-        if id > 0 {
-            let parent = self.current;
-            let (before, after) = self.tasks.split_at_mut(id);
-            after[0].clock.join(&before[parent].clock);
-            before[parent].clock.tick(parent);
+        if self.races.tracked {
+            if id > 0 {
+                let parent = self.current;
+                let (before, after) = self.tasks.split_at_mut(id);
+                after[0].clock.join(&before[parent].clock);
+                before[parent].clock.tick(parent);
+            }
+            self.tasks[id].clock.tick(id);
         }
-        self.tasks[id].clock.tick(id);
         self.scheduler.spawned(id);
         id
     }
@@ -1021,10 +1053,14 @@ impl Executor for Model {
         with(|ex| {
             if !ex.teardown {
                 let current = ex.current;
+                let waiting = matches!(ex.tasks[current].state, State::Runnable);
                 ex.tasks[current].state = State::Blocked {
                     on: *blocked,
                     ready: false,
                 };
+                if waiting && ex.in_task {
+                    ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
+                }
                 if ex.detailed {
                     ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
                 }
@@ -1111,10 +1147,12 @@ impl Executor for Model {
             }
             ex.timer_seq += 1;
             let seq = ex.timer_seq;
+            let owner = ex.current;
             ex.timers.push(PendingTimer {
                 deadline,
                 seq,
                 periodic,
+                owner,
                 idle: false,
                 fire,
             });
@@ -1148,12 +1186,16 @@ impl Executor for Model {
     }
 
     fn tracks_races(&self) -> bool {
-        with(|ex| !ex.teardown && !ex.firing)
+        with(|ex| ex.races.tracked && !ex.teardown && !ex.firing)
+    }
+
+    fn want_races(&self) {
+        with(|ex| ex.races.wanted = true);
     }
 
     fn release(&self, clock: &mut VectorClock) {
         with(|ex| {
-            if ex.teardown || ex.firing {
+            if !ex.races.tracked || ex.teardown || ex.firing {
                 return;
             }
             let task = ex.current;
@@ -1165,7 +1207,7 @@ impl Executor for Model {
 
     fn acquire(&self, clock: &VectorClock) {
         with(|ex| {
-            if ex.teardown || ex.firing {
+            if !ex.races.tracked || ex.teardown || ex.firing {
                 return;
             }
             let task = ex.current;
@@ -1175,7 +1217,7 @@ impl Executor for Model {
 
     fn with_clock(&self, f: &mut dyn FnMut(usize, &VectorClock)) {
         with(|ex| {
-            if ex.teardown || ex.firing {
+            if !ex.races.tracked || ex.teardown || ex.firing {
                 return;
             }
             let task = ex.current;

@@ -20,6 +20,8 @@ pub(crate) struct Failing {
     pub(crate) kind: ReportKind,
     pub(crate) schedule: Schedule,
     pub(crate) preemptions: u32,
+    /// Whether the program needs happens-before tracking.
+    pub(crate) races: bool,
 }
 
 impl Failing {
@@ -40,16 +42,20 @@ impl Failing {
 /// task go on where a choice no longer fits), so the result replays exactly.
 pub(crate) fn shrink(main: &Rc<dyn Fn()>, failing: Failing, max_steps: u64) -> Failing {
     let session = Session::start(Box::new(Guided::new(Vec::new())), max_steps);
+    if failing.races {
+        session.want_races();
+    }
     let spent = std::cell::Cell::new(0);
     let attempt = |choices: Vec<u32>| -> Option<Failing> {
         spent.set(spent.get() + 1);
-        session.set_scheduler(Box::new(Guided::new(choices)));
+        drop(session.set_scheduler(Box::new(Guided::new(choices))));
         session.execute(main, |ex| {
             let finding = ex.finding.as_ref()?;
             Some(Failing {
                 kind: report::kind(finding),
                 schedule: ex.schedule.clone(),
                 preemptions: ex.preemptions,
+                races: ex.races.wanted,
             })
         })
     };

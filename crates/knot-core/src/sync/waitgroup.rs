@@ -76,6 +76,7 @@ impl WaitGroup {
     /// as its creation site for reports.
     #[track_caller]
     pub fn new() -> WaitGroup {
+        executor::want_races();
         WaitGroup {
             inner: Arc::new(Inner {
                 object: Object::new(ObjectKind::WaitGroup),
