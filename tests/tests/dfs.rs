@@ -235,3 +235,28 @@ fn the_iteration_budget_stops_the_exploration_incomplete() {
     assert_eq!(outcome.executions, 10);
     assert!(!outcome.complete);
 }
+
+#[test]
+fn a_recursive_read_behind_a_queued_writer_is_found() {
+    // Readers do not order readers: the remover's read after the
+    // reconciler's first read leaves its later write unordered with the
+    // reconciler's nested read, and that order is explored.
+    let outcome = dfs().run(|| {
+        let l = Arc::new(RwLock::new(0));
+        let (l1, l2) = (Arc::clone(&l), Arc::clone(&l));
+        let a = knot::task::Builder::new()
+            .name("reconciler")
+            .spawn(move || {
+                let _outer = l1.read();
+                let _inner = l1.read();
+            });
+        let b = knot::task::Builder::new().name("remover").spawn(move || {
+            drop(l2.read());
+            *l2.write() += 1;
+        });
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+    let report = outcome.report.expect("the deadlock is found");
+    assert_eq!(report.kind(), knot::ReportKind::Deadlock, "{report}");
+}

@@ -36,6 +36,9 @@ fn live_race_detection_catches_unsynchronised_writes_and_not_locked_ones() {
         .into_iter()
         .find_map(Result::err)
         .expect("one of the writers sees the race");
-    assert!(failure.message().contains("data race on RaceCell#"), "{failure}");
+    assert!(
+        failure.message().contains("data race on RaceCell#"),
+        "{failure}"
+    );
     knot::runtime::set_race_detection(false);
 }

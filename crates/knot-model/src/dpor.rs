@@ -130,8 +130,15 @@ pub(crate) fn independent(a: &[Access], b: &[Access]) -> bool {
 }
 
 /// Whether an access is ordered after an earlier one for happens-before.
+///
+/// Readers of a reader-writer lock do not order each other: neither taking
+/// nor releasing a shared hold makes another reader wait.
 pub(crate) fn orders(kind: ObjectKind, earlier: Op, later: Op) -> bool {
-    !(observes(kind, earlier) && observes(kind, later))
+    let shared = |op| match kind {
+        ObjectKind::RwLock => matches!(op, Op::Read | Op::ReadUnlock),
+        _ => observes(kind, op),
+    };
+    !(shared(earlier) && shared(later))
 }
 
 /// A vector clock over the tasks of one execution; index 0 is the timer
@@ -329,6 +336,14 @@ mod tests {
         assert!(!conflicts(ObjectKind::Mutex, Op::Unlock, Op::Lock));
         assert!(conflicts(ObjectKind::Mutex, Op::Unlock, Op::TryLock));
         assert!(orders(ObjectKind::Mutex, Op::Unlock, Op::Lock));
+    }
+
+    #[test]
+    fn readers_do_not_order_readers() {
+        assert!(!orders(ObjectKind::RwLock, Op::ReadUnlock, Op::Read));
+        assert!(!orders(ObjectKind::RwLock, Op::Read, Op::ReadUnlock));
+        assert!(orders(ObjectKind::RwLock, Op::WriteUnlock, Op::Read));
+        assert!(orders(ObjectKind::RwLock, Op::ReadUnlock, Op::Write));
     }
 
     #[test]
