@@ -129,16 +129,36 @@ pub(crate) fn independent(a: &[Access], b: &[Access]) -> bool {
     })
 }
 
-/// Whether an access is ordered after an earlier one for happens-before.
-///
-/// Readers of a reader-writer lock do not order each other: neither taking
-/// nor releasing a shared hold makes another reader wait.
+/// Whether an access is ordered after an earlier one for happens-before:
+/// they race (their order matters), or the earlier one is what made the
+/// later one possible (an unlock and the next lock, a task's exit and its
+/// join). Anything broader would order steps that commute, hide races
+/// between what came before them, and leave interleavings unexplored.
 pub(crate) fn orders(kind: ObjectKind, earlier: Op, later: Op) -> bool {
-    let shared = |op| match kind {
-        ObjectKind::RwLock => matches!(op, Op::Read | Op::ReadUnlock),
-        _ => observes(kind, op),
-    };
-    !(shared(earlier) && shared(later))
+    conflicts(kind, earlier, later) || enables(kind, earlier, later)
+}
+
+/// Whether `later` could only happen after `earlier`: waiting operations and
+/// what ends their wait.
+fn enables(kind: ObjectKind, earlier: Op, later: Op) -> bool {
+    match kind {
+        ObjectKind::Mutex => matches!((earlier, later), (Op::Unlock, Op::Lock)),
+        ObjectKind::RwLock => matches!(
+            (earlier, later),
+            (Op::WriteUnlock, Op::Read | Op::Write | Op::TryAcquire) | (Op::ReadUnlock, Op::Write)
+        ),
+        ObjectKind::Task => matches!((earlier, later), (Op::Exit, Op::Join)),
+        ObjectKind::Condvar => {
+            matches!(
+                (earlier, later),
+                (Op::NotifyOne | Op::NotifyAll, Op::CondWait)
+            )
+        }
+        ObjectKind::WaitGroup => matches!((earlier, later), (Op::Add | Op::Done, Op::Wait)),
+        ObjectKind::Timer => matches!((earlier, later), (Op::Fire, Op::Sleep)),
+        ObjectKind::Channel => true,
+        _ => false,
+    }
 }
 
 /// A vector clock over the tasks of one execution; index 0 is the timer
