@@ -54,3 +54,13 @@ fn no_fixed_program_gets_a_report() {
         }
     }
 }
+
+#[test]
+fn the_corpus_has_every_bug_of_the_notes() {
+    let ids: Vec<&str> = entries().iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), 25, "{ids:?}");
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 25, "ids are unique: {ids:?}");
+}
