@@ -1,6 +1,6 @@
 //! Happens-before for code that runs outside the checker, when race
 //! detection is switched on (`KNOT_RACE=1`, or
-//! [`set_race_detection`](crate::live_clock::set_race_detection)).
+//! [`set_race_detection`]).
 //!
 //! Every thread that runs knot code gets a small dense number and a vector
 //! clock; the primitives move clocks exactly as under the checker, so a
