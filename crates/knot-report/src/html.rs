@@ -255,7 +255,7 @@ impl<'a> Page<'a> {
             writeln!(
                 out,
                 "<dt>replay</dt><dd><code class=\"replay\">{}</code></dd>",
-                Esc(&replay_command(report))
+                Esc(&report.replay_command())
             )?;
         }
         if let Some(search) = &report.search {
@@ -1202,33 +1202,6 @@ fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     }
 }
 
-/// The command that replays the report, as the text rendering writes it.
-fn replay_command(report: &Report) -> String {
-    let mut command = format!("KNOT_REPLAY={} cargo test", shell_quote(&report.schedule));
-    if let Some(test) = &report.test {
-        command.push(' ');
-        if is_shell_word(test) {
-            command.push_str(test);
-        } else {
-            command.push_str(&shell_quote(test));
-        }
-    }
-    command
-}
-
-/// Whether `text` means itself to a POSIX shell, unquoted.
-fn is_shell_word(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '/' | '-'))
-}
-
-/// Quotes `text` for a POSIX shell.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 const STYLE: &str = r#"
 :root {
   --fg: #1f2328; --muted: #656d76; --line: #d0d7de; --faint: #eaeef2;
@@ -1588,7 +1561,7 @@ mod tests {
         report.test = Some("it's a test".to_string());
         report.schedule = "it's".to_string();
         let text = report.to_string();
-        let command = replay_command(&report);
+        let command = report.replay_command();
         assert!(text.ends_with(&format!("replay: {command}")), "{text}");
     }
 

@@ -304,20 +304,34 @@ fn write_replay(report: &Report, out: &mut String) -> fmt::Result {
         return Ok(());
     }
     writeln!(out, "schedule: {}", report.schedule)?;
-    write!(
-        out,
-        "replay: KNOT_REPLAY={} cargo test",
-        quote(&report.schedule)
-    )?;
-    if let Some(test) = &report.test {
-        if is_shell_word(test) {
-            write!(out, " {test}")?;
-        } else {
-            write!(out, " {}", quote(test))?;
+    writeln!(out, "replay: {}", report.replay_command())
+}
+
+impl Report {
+    /// The shell command that replays the failing execution:
+    /// `KNOT_REPLAY='SCHEDULE' cargo test TEST`, quoted so that it can be
+    /// pasted as is.
+    ///
+    /// ```
+    /// use knot_report::{Report, ReportKind};
+    ///
+    /// let mut report = Report::new(ReportKind::Deadlock, "every task is blocked");
+    /// report.schedule = String::from("1:5:1.0.2");
+    /// report.test = Some(String::from("abba::buggy"));
+    /// assert_eq!(report.replay_command(), "KNOT_REPLAY='1:5:1.0.2' cargo test abba::buggy");
+    /// ```
+    pub fn replay_command(&self) -> String {
+        let mut command = format!("KNOT_REPLAY={} cargo test", quote(&self.schedule));
+        if let Some(test) = &self.test {
+            command.push(' ');
+            if is_shell_word(test) {
+                command.push_str(test);
+            } else {
+                command.push_str(&quote(test));
+            }
         }
+        command
     }
-    out.push('\n');
-    Ok(())
 }
 
 /// Whether `text` means itself to a POSIX shell, unquoted.
