@@ -80,6 +80,16 @@ const PROGRAMS: &[Program] = &[
         knot: knot_atomic,
         loom: loom_atomic,
     },
+    Program {
+        name: "6 locks: 2 tasks, same order",
+        knot: knot_ordered_locks,
+        loom: loom_ordered_locks,
+    },
+    Program {
+        name: "7 condvar: handoff, flag loop",
+        knot: knot_condvar,
+        loom: loom_condvar,
+    },
 ];
 
 /// The two settings: no preemption bound, and a bound of 2.
@@ -169,6 +179,48 @@ fn knot_atomic() {
         h.join().unwrap();
     }
     assert_eq!(n.load(Ordering::SeqCst), 2);
+}
+
+/// Two tasks each lock `a` then `b`, in the same order (the fixed AB-BA),
+/// and bump both.
+fn knot_ordered_locks() {
+    use knot::sync::Mutex;
+    let a = Arc::new(Mutex::new(0u32));
+    let b = Arc::new(Mutex::new(0u32));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+            knot::spawn(move || {
+                let mut first = a.lock();
+                let mut second = b.lock();
+                *first += 1;
+                *second += 1;
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!((*a.lock(), *b.lock()), (2, 2));
+}
+
+/// A waiter waits on a condition variable until a flag is set, checking
+/// the flag in a loop; main sets it and notifies.
+fn knot_condvar() {
+    use knot::sync::{Condvar, Mutex};
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let theirs = Arc::clone(&pair);
+    let waiter = knot::spawn(move || {
+        let (ready, cv) = &*theirs;
+        let mut ready = ready.lock();
+        while !*ready {
+            ready = cv.wait(ready);
+        }
+    });
+    let (ready, cv) = &*pair;
+    *ready.lock() = true;
+    cv.notify_one();
+    waiter.join().unwrap();
 }
 
 // ---------------------------------------------------------------- loom ---
@@ -287,6 +339,48 @@ fn loom_atomic() {
         h.join().unwrap();
     }
     assert_eq!(n.load(Ordering::SeqCst), 2);
+}
+
+/// The loom twin of [`knot_ordered_locks`].
+fn loom_ordered_locks() {
+    use loom::sync::Mutex;
+    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
+    let a = Arc::new(Mutex::new(0u32));
+    let b = Arc::new(Mutex::new(0u32));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+            loom::thread::spawn(move || {
+                let mut first = a.lock().unwrap();
+                let mut second = b.lock().unwrap();
+                *first += 1;
+                *second += 1;
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!((*a.lock().unwrap(), *b.lock().unwrap()), (2, 2));
+}
+
+/// The loom twin of [`knot_condvar`].
+fn loom_condvar() {
+    use loom::sync::{Condvar, Mutex};
+    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let theirs = Arc::clone(&pair);
+    let waiter = loom::thread::spawn(move || {
+        let (ready, cv) = &*theirs;
+        let mut ready = ready.lock().unwrap();
+        while !*ready {
+            ready = cv.wait(ready).unwrap();
+        }
+    });
+    let (ready, cv) = &*pair;
+    *ready.lock().unwrap() = true;
+    cv.notify_one();
+    waiter.join().unwrap();
 }
 
 // ----------------------------------------------------------- measuring ---

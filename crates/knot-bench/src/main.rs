@@ -63,12 +63,25 @@ fn corpus(seeds: u64) -> ExitCode {
             },
         ),
     ];
+    // Wide enough for the longest kind and expected report of the corpus.
+    let kind = entries()
+        .iter()
+        .map(|e| e.subtype.len())
+        .chain([4])
+        .max()
+        .unwrap_or(4);
+    let expected = entries()
+        .iter()
+        .map(|e| e.expected.to_string().len())
+        .chain([8])
+        .max()
+        .unwrap_or(8);
     println!(
-        "{:<18} {:<34} {:>8}  {:>20}  {:>20}  {:>20}  {:>6}",
+        "{:<18} {:<kind$} {:>expected$}  {:>20}  {:>20}  {:>20}  {:>6}",
         "bug", "kind", "expected", "random", "pct:3", "dfs", "fixed"
     );
     println!(
-        "{:<18} {:<34} {:>8}  {:>20}  {:>20}  {:>20}  {:>6}",
+        "{:<18} {:<kind$} {:>expected$}  {:>20}  {:>20}  {:>20}  {:>6}",
         "", "", "", "found execs ms", "found execs ms", "found execs ms", "clean"
     );
     let mut all_found = true;
@@ -98,7 +111,7 @@ fn corpus(seeds: u64) -> ExitCode {
         all_found &= any;
         all_clean &= clean;
         println!(
-            "{:<18} {:<34} {:>8}  {:>20}  {:>20}  {:>20}  {:>6}",
+            "{:<18} {:<kind$} {:>expected$}  {:>20}  {:>20}  {:>20}  {:>6}",
             entry.id,
             entry.subtype,
             entry.expected.to_string(),
