@@ -298,8 +298,29 @@ impl<T> Sender<T> {
     /// ```
     #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.send_at(value, Location::caller())
+    }
+
+    fn send_at(&self, value: T, site: &'static Location<'static>) -> Result<(), SendError<T>> {
+        executor::operation(Op::Send, Some(&self.chan.object), site);
+        // Most sends complete at once: no select machinery for them.
+        let attempt = {
+            let _protocol = protocol();
+            self.chan.state().try_send(value, None)
+        };
+        let value = match attempt {
+            Ok(()) => {
+                self.chan.synchronize();
+                return Ok(());
+            }
+            Err(TrySendError::Closed(value)) => {
+                self.chan.synchronize();
+                return Err(SendError(value));
+            }
+            Err(TrySendError::Full(value)) => value,
+        };
         let mut arm = SendArm::new(self, value);
-        select(&mut [&mut arm], false, Op::Send, Location::caller());
+        select_waiting(&mut [&mut arm], Op::Send, site);
         arm.into_result()
     }
 
@@ -430,8 +451,22 @@ impl<T> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
+        self.recv_at(Location::caller())
+    }
+
+    fn recv_at(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
+        executor::operation(Op::Recv, Some(&self.chan.object), site);
+        // Most receives complete at once: no select machinery for them.
+        let attempt = {
+            let _protocol = protocol();
+            self.chan.state().try_recv(None)
+        };
+        if let Some(result) = attempt {
+            self.chan.synchronize();
+            return result;
+        }
         let mut arm = RecvArm::new(self);
-        select(&mut [&mut arm], false, Op::Recv, Location::caller());
+        select_waiting(&mut [&mut arm], Op::Recv, site);
         arm.into_result()
     }
 
@@ -559,9 +594,7 @@ impl<T> Iterator for Iter<'_, T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
-        let mut arm = RecvArm::new(self.receiver);
-        select(&mut [&mut arm], false, Op::Recv, self.site);
-        arm.into_result().ok()
+        self.receiver.recv_at(self.site).ok()
     }
 }
 
