@@ -9,6 +9,7 @@ use knot::sync::atomic::{AtomicUsize, Ordering};
 use knot::sync::Mutex;
 use knot::task::Builder;
 use knot::{Checker, Outcome, ReportKind, Strategy};
+use knot_tests::support::involved;
 
 const SEED: u64 = 0x5eed_0003;
 const BUDGET: u64 = 1_000;
@@ -127,14 +128,7 @@ fn abba_deadlock_is_found_by_every_strategy() {
     for strategy in STRATEGIES {
         let outcome = checker(strategy).run(|| two_locks(false));
         let report = found(&outcome, strategy, ReportKind::Deadlock);
-        let mut involved: Vec<&str> = report
-            .tasks()
-            .iter()
-            .filter(|t| t.involved)
-            .map(|t| t.name.as_str())
-            .collect();
-        involved.sort_unstable();
-        assert_eq!(involved, ["ab", "ba"], "{strategy}:\n{report}");
+        assert_eq!(involved(report), ["ab", "ba"], "{strategy}:\n{report}");
         for name in ["ab", "ba"] {
             let t = report.tasks().iter().find(|t| t.name == name).unwrap();
             let blocked = t.blocked_on.as_ref().expect("blocked");

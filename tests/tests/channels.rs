@@ -14,56 +14,12 @@ use std::time::Duration;
 
 use knot::chan::{self, RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 use knot::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use knot::task::Builder;
-use knot::{Checker, JoinHandle, Outcome};
+use knot::{Checker, Outcome};
+use knot_tests::both;
+use knot_tests::support::{self, live, named, pause, PATIENCE};
 
 const SEED: u64 = 0x5eed_c4a7;
 const ITERATIONS: u64 = 300;
-
-/// How long a live test waits for something that should happen at once
-/// before it calls it a failure rather than hang.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A short pause: a real millisecond live, a scheduling point and a virtual
-/// millisecond under the checker. Gives the other tasks a chance to run.
-fn pause() {
-    knot::time::sleep(Duration::from_millis(1));
-}
-
-/// Starts a task with a name.
-#[track_caller]
-fn named<T, F>(name: &str, f: F) -> JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    Builder::new().name(name).spawn(f)
-}
-
-/// Runs `body` live on a thread of its own, and fails instead of hanging if
-/// it has not finished after [`PATIENCE`]. A panic in `body` fails the test
-/// with its own message.
-fn live<F: FnOnce() + Send + 'static>(body: F) {
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name(String::from("live-body"))
-        .spawn(move || {
-            body();
-            let _ = done.send(());
-        })
-        .expect("a thread for the live body");
-    match finished.recv_timeout(PATIENCE) {
-        Ok(()) => thread.join().expect("the live body finished"),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = thread.join() {
-                std::panic::resume_unwind(payload);
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the live program did not finish within {PATIENCE:?}: it hangs")
-        }
-    }
-}
 
 /// Explores `program` under the checker with a fixed seed and budget and
 /// asserts that no execution fails.
@@ -72,28 +28,7 @@ fn checked<F: Fn() + 'static>(program: F) {
         .seed(SEED)
         .iterations(ITERATIONS)
         .run(program);
-    if let Some(report) = &outcome.report {
-        panic!("expected no report, got:\n{report}");
-    }
-    assert_eq!(outcome.executions, ITERATIONS);
-}
-
-/// One property, run live and under the checker: `prop::live` and
-/// `prop::checked`.
-macro_rules! both {
-    ($prop:ident) => {
-        mod $prop {
-            #[test]
-            fn live() {
-                super::live(super::$prop);
-            }
-
-            #[test]
-            fn checked() {
-                super::checked(super::$prop);
-            }
-        }
-    };
+    support::expect_clean(&outcome, ITERATIONS);
 }
 
 // ---------------------------------------------------------------------------

@@ -8,11 +8,12 @@
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::sync::{Arc, Mutex as StdMutex};
 
-use knot::report::{Report, TaskReport, TaskState};
+use knot::report::{Report, TaskState};
 use knot::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use knot::sync::{Condvar, Mutex, RwLock, WaitGroup};
 use knot::task::Builder;
-use knot::{Checker, JoinHandle, Outcome, ReportKind};
+use knot::{Checker, Outcome, ReportKind};
+use knot_tests::support::{self, expect_report, involved, named, task};
 
 const SEED: u64 = 0x5eed_0001;
 const ITERATIONS: u64 = 1_000;
@@ -22,69 +23,16 @@ fn checker() -> Checker {
     Checker::new().seed(SEED).iterations(ITERATIONS)
 }
 
-/// Starts a task with a name, so that reports can be matched by it.
-#[track_caller]
-fn named<T, F>(name: &str, f: F) -> JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    Builder::new().name(name).spawn(f)
-}
-
-/// The report of an outcome that must have found a bug of `kind`.
-fn expect_report(outcome: Outcome, kind: ReportKind) -> Report {
-    let report = outcome
-        .report
-        .unwrap_or_else(|| panic!("expected a {kind} report, got none"));
-    assert_eq!(report.kind(), kind, "wrong kind of report:\n{report}");
-    assert!(
-        !report.schedule().is_empty(),
-        "a checker report carries a schedule:\n{report}"
-    );
-    report
-}
-
-/// Asserts that an outcome found nothing, showing the report if it did.
+/// Asserts that an outcome found nothing in all of [`ITERATIONS`], showing
+/// the report if it did.
 fn expect_clean(outcome: &Outcome) {
-    if let Some(report) = &outcome.report {
-        panic!("expected no report, got:\n{report}");
-    }
-    assert_eq!(outcome.executions, ITERATIONS);
-}
-
-/// The task of `report` named `name`.
-fn task<'r>(report: &'r Report, name: &str) -> &'r TaskReport {
-    report
-        .tasks()
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no task named {name:?} in the report:\n{report}"))
-}
-
-/// The names of the tasks the report holds responsible, sorted.
-fn involved(report: &Report) -> Vec<&str> {
-    let mut names: Vec<&str> = report
-        .tasks()
-        .iter()
-        .filter(|t| t.involved)
-        .map(|t| t.name.as_str())
-        .collect();
-    names.sort_unstable();
-    names
+    support::expect_clean(outcome, ITERATIONS);
 }
 
 /// Asserts that the task named `name` is blocked in `operation` on an
 /// object of kind `kind` created in this file, and returns the object's id.
 fn assert_blocked(report: &Report, name: &str, operation: &str, kind: &str) -> u64 {
-    let t = task(report, name);
-    assert_eq!(t.state, TaskState::Blocked, "{name} state:\n{report}");
-    let blocked = t
-        .blocked_on
-        .as_ref()
-        .unwrap_or_else(|| panic!("{name} has no blocked_on:\n{report}"));
-    assert_eq!(blocked.operation, operation, "{name} operation:\n{report}");
-    assert_eq!(blocked.object.kind, kind, "{name} object kind:\n{report}");
+    let blocked = support::blocked_on(report, name, operation, kind);
     if kind != "task" {
         let created = blocked.object.created.as_ref().expect("a creation site");
         assert!(

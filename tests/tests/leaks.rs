@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use knot::chan::{self, SendError};
 use knot::context::{Context, ContextError};
-use knot::report::{Report, TaskReport, TaskState};
-use knot::task::Builder;
-use knot::{Checker, JoinHandle, Outcome, ReportKind};
+use knot::report::{Report, TaskState};
+use knot::{Checker, Outcome, ReportKind};
+use knot_tests::support::{self, expect_report, involved, named, panic_text, task};
 
 const SEED: u64 = 0x5eed_1eac;
 const ITERATIONS: u64 = 500;
@@ -26,70 +26,17 @@ fn checker() -> Checker {
     Checker::new().seed(SEED).iterations(ITERATIONS)
 }
 
-/// Starts a task with a name, so that reports can be matched by it.
-#[track_caller]
-fn named<T, F>(name: &str, f: F) -> JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    Builder::new().name(name).spawn(f)
-}
-
-/// The report of an outcome that must have found a bug of `kind`.
-fn expect_report(outcome: Outcome, kind: ReportKind) -> Report {
-    let report = outcome
-        .report
-        .unwrap_or_else(|| panic!("expected a {kind} report, got none"));
-    assert_eq!(report.kind(), kind, "wrong kind of report:\n{report}");
-    assert!(
-        !report.schedule().is_empty(),
-        "a checker report carries a schedule:\n{report}"
-    );
-    report
-}
-
-/// Asserts that an outcome found nothing, showing the report if it did.
+/// Asserts that an outcome found nothing in all of [`ITERATIONS`], showing
+/// the report if it did.
 fn expect_clean(outcome: &Outcome) {
-    if let Some(report) = &outcome.report {
-        panic!("expected no report, got:\n{report}");
-    }
-    assert_eq!(outcome.executions, ITERATIONS);
-}
-
-/// The task of `report` named `name`.
-fn task<'r>(report: &'r Report, name: &str) -> &'r TaskReport {
-    report
-        .tasks()
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no task named {name:?} in the report:\n{report}"))
-}
-
-/// The names of the tasks the report holds responsible, sorted.
-fn involved(report: &Report) -> Vec<&str> {
-    let mut names: Vec<&str> = report
-        .tasks()
-        .iter()
-        .filter(|t| t.involved)
-        .map(|t| t.name.as_str())
-        .collect();
-    names.sort_unstable();
-    names
+    support::expect_clean(outcome, ITERATIONS);
 }
 
 /// Asserts that the task named `name` is blocked in `operation` on an
 /// object of kind `kind` created in this file, called from this file, and
 /// returns the object's id and the line it was created on.
 fn assert_blocked(report: &Report, name: &str, operation: &str, kind: &str) -> (u64, u32) {
-    let t = task(report, name);
-    assert_eq!(t.state, TaskState::Blocked, "{name} state:\n{report}");
-    let blocked = t
-        .blocked_on
-        .as_ref()
-        .unwrap_or_else(|| panic!("{name} has no blocked_on:\n{report}"));
-    assert_eq!(blocked.operation, operation, "{name} operation:\n{report}");
-    assert_eq!(blocked.object.kind, kind, "{name} object kind:\n{report}");
+    let blocked = support::blocked_on(report, name, operation, kind);
     let created = blocked.object.created.as_ref().expect("a creation site");
     assert!(
         created.file.ends_with("leaks.rs"),
@@ -101,17 +48,6 @@ fn assert_blocked(report: &Report, name: &str, operation: &str, kind: &str) -> (
         "the blocking call is in this file: {site}\n{report}"
     );
     (blocked.object.id, created.line)
-}
-
-/// The message of a caught panic.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else {
-        String::from("<non-string panic>")
-    }
 }
 
 // ---------------------------------------------------------------------------

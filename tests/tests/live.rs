@@ -5,26 +5,12 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use knot::sync::atomic::{AtomicUsize, Ordering};
 use knot::sync::{Condvar, Mutex, RwLock, WaitGroup};
 use knot::task::Builder;
-
-/// How long a live test waits for something that should happen at once
-/// before it calls it a failure rather than hang.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// The message of a caught panic.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else {
-        String::from("<non-string panic>")
-    }
-}
+use knot_tests::support::{panic_text, PATIENCE};
 
 #[test]
 fn spawn_and_join_return_values() {

@@ -11,56 +11,13 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use knot::chan::{self, RecvError, SendError, TryRecvError};
-use knot::task::Builder;
 use knot::time::Instant;
-use knot::{Checker, JoinHandle, Outcome, ReportKind};
+use knot::{Checker, Outcome, ReportKind};
+use knot_tests::both;
+use knot_tests::support::{self, live, named, pause, PATIENCE};
 
 const SEED: u64 = 0x5eed_5e1e;
 const ITERATIONS: u64 = 300;
-
-/// How long a live test waits for something that should happen at once
-/// before it calls it a failure rather than hang.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A short pause: a real millisecond live, a scheduling point and a virtual
-/// millisecond under the checker.
-fn pause() {
-    knot::time::sleep(Duration::from_millis(1));
-}
-
-/// Starts a task with a name.
-#[track_caller]
-fn named<T, F>(name: &str, f: F) -> JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    Builder::new().name(name).spawn(f)
-}
-
-/// Runs `body` live on a thread of its own, and fails instead of hanging if
-/// it has not finished after [`PATIENCE`].
-fn live<F: FnOnce() + Send + 'static>(body: F) {
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name(String::from("live-body"))
-        .spawn(move || {
-            body();
-            let _ = done.send(());
-        })
-        .expect("a thread for the live body");
-    match finished.recv_timeout(PATIENCE) {
-        Ok(()) => thread.join().expect("the live body finished"),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = thread.join() {
-                std::panic::resume_unwind(payload);
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the live program did not finish within {PATIENCE:?}: it hangs")
-        }
-    }
-}
 
 fn checker() -> Checker {
     Checker::new().seed(SEED).iterations(ITERATIONS)
@@ -69,28 +26,7 @@ fn checker() -> Checker {
 /// Explores `program` and asserts that no execution fails.
 fn checked<F: Fn() + 'static>(program: F) {
     let outcome: Outcome = checker().run(program);
-    if let Some(report) = &outcome.report {
-        panic!("expected no report, got:\n{report}");
-    }
-    assert_eq!(outcome.executions, ITERATIONS);
-}
-
-/// One property, run live and under the checker: `prop::live` and
-/// `prop::checked`.
-macro_rules! both {
-    ($prop:ident) => {
-        mod $prop {
-            #[test]
-            fn live() {
-                super::live(super::$prop);
-            }
-
-            #[test]
-            fn checked() {
-                super::checked(super::$prop);
-            }
-        }
-    };
+    support::expect_clean(&outcome, ITERATIONS);
 }
 
 // ---------------------------------------------------------------------------
