@@ -15,8 +15,14 @@
 
 use std::env;
 use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
-use std::sync::Arc;
 use std::time::Instant;
+
+use knot_bench::programs;
+
+mod common;
+#[macro_use]
+#[path = "common/correct.rs"]
+mod correct;
 
 /// Timed runs per program and tool; the median is reported.
 const REPEATS: usize = 5;
@@ -51,353 +57,119 @@ const PROGRAMS: &[Program] = &[
     Program {
         name: "a atomic: 2 tasks x fetch_add",
         executions: 150_000,
-        knot: knot_atomic,
-        shuttle: shuttle_atomic,
+        knot: programs::atomic,
+        shuttle: shuttle_programs::atomic,
     },
     Program {
         name: "b locks: 2 tasks, same order",
         executions: 100_000,
-        knot: knot_ordered_locks,
-        shuttle: shuttle_ordered_locks,
+        knot: programs::ordered_locks,
+        shuttle: shuttle_programs::ordered_locks,
     },
     Program {
         name: "c mutex: 3 tasks x 2 increments",
         executions: 60_000,
-        knot: knot_mutex,
-        shuttle: shuttle_mutex,
+        knot: || programs::counter(3, 2),
+        shuttle: || shuttle_programs::counter(3, 2),
     },
     Program {
         name: "d pipeline: 2 channels, 3 items",
         executions: 100_000,
-        knot: knot_pipeline,
-        shuttle: shuttle_pipeline,
+        knot: programs::pipeline,
+        shuttle: shuttle_programs::pipeline,
     },
     Program {
         name: "e condvar: handoff, flag loop",
         executions: 150_000,
-        knot: knot_condvar,
-        shuttle: shuttle_condvar,
+        knot: programs::condvar,
+        shuttle: shuttle_programs::condvar,
     },
     Program {
         name: "f services: 3 fetches, joined",
         executions: 60_000,
-        knot: knot_services,
-        shuttle: shuttle_services,
+        knot: programs::services,
+        shuttle: shuttle_programs::services,
     },
     Program {
         name: "g pool: 4 workers, 20 jobs",
         executions: 10_000,
-        knot: knot_pool,
-        shuttle: shuttle_pool,
+        knot: programs::pool,
+        shuttle: shuttle_programs::pool,
     },
 ];
 
-/// The items the pipeline passes, and what the consumer receives.
-const ITEMS: u32 = 3;
+correct_twins!(shuttle_programs, shuttle {
+    use knot_bench::programs::{ITEMS, JOBS, SERVICES, SQUARES, WORKERS};
 
-/// The services of program f.
-const SERVICES: [&str; 3] = ["users", "orders", "inventory"];
-
-/// The workers and jobs of program g.
-const WORKERS: usize = 4;
-const JOBS: u64 = 20;
-
-/// The sum of the squares of 1..=20, which the pool computes.
-const SQUARES: u64 = 2_870;
-
-// ---------------------------------------------------------------- knot ---
-
-/// a: two tasks each add one to an atomic with `fetch_add`.
-fn knot_atomic() {
-    use knot::sync::atomic::{AtomicUsize, Ordering};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let hits = Arc::clone(&hits);
-            knot::spawn(move || {
-                hits.fetch_add(1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
-}
-
-/// b: two tasks each lock `a` then `b`, in the same order, and bump both.
-fn knot_ordered_locks() {
-    use knot::sync::Mutex;
-    let a = Arc::new(Mutex::new(0u32));
-    let b = Arc::new(Mutex::new(0u32));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
-            knot::spawn(move || {
-                let mut first = a.lock();
-                let mut second = b.lock();
-                *first += 1;
-                *second += 1;
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!((*a.lock(), *b.lock()), (2, 2));
-}
-
-/// c: three tasks each increment a mutex-protected counter twice.
-fn knot_mutex() {
-    let m = Arc::new(knot::sync::Mutex::new(0u32));
-    let handles: Vec<_> = (0..3)
-        .map(|_| {
-            let m = Arc::clone(&m);
-            knot::spawn(move || {
-                *m.lock() += 1;
-                *m.lock() += 1;
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(*m.lock(), 6);
-}
-
-/// d: a producer sends three items to a worker, which passes each on,
-/// tenfold, to main, the consumer; both channels are rendezvous channels,
-/// and each closes when its sender is dropped.
-fn knot_pipeline() {
-    let (to_worker, from_producer) = knot::chan::bounded::<u32>(0);
-    let (to_consumer, from_worker) = knot::chan::bounded::<u32>(0);
-    let producer = knot::spawn(move || {
-        for item in 1..=ITEMS {
-            to_worker.send(item).unwrap();
-        }
-    });
-    let worker = knot::spawn(move || {
-        for item in &from_producer {
-            to_consumer.send(item * 10).unwrap();
-        }
-    });
-    let got: Vec<u32> = from_worker.iter().collect();
-    producer.join().unwrap();
-    worker.join().unwrap();
-    assert_eq!(got, [10, 20, 30]);
-}
-
-/// e: a waiter waits on a condition variable until a flag is set, checking
-/// the flag in a loop; main sets it and notifies.
-fn knot_condvar() {
-    use knot::sync::{Condvar, Mutex};
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let theirs = Arc::clone(&pair);
-    let waiter = knot::spawn(move || {
-        let (ready, cv) = &*theirs;
-        let mut ready = ready.lock();
-        while !*ready {
-            ready = cv.wait(ready);
-        }
-    });
-    let (ready, cv) = &*pair;
-    *ready.lock() = true;
-    cv.notify_one();
-    waiter.join().unwrap();
-}
-
-/// f: three services fetched by three tasks, each storing its answer in a
-/// shared list; main waits for them with a `WaitGroup`, Go style.
-fn knot_services() {
-    let wg = knot::sync::WaitGroup::new();
-    let answers = Arc::new(knot::sync::Mutex::new(Vec::new()));
-    for service in SERVICES {
-        wg.add(1);
-        let (wg, answers) = (wg.clone(), Arc::clone(&answers));
-        knot::go(move || {
-            answers.lock().push(service);
-            wg.done();
+    /// d: `sync_channel(0)` is std's rendezvous channel.
+    pub(crate) fn pipeline() {
+        use shuttle::sync::mpsc::sync_channel;
+        let (to_worker, from_producer) = sync_channel::<u32>(0);
+        let (to_consumer, from_worker) = sync_channel::<u32>(0);
+        let producer = shuttle::thread::spawn(move || {
+            for item in 1..=ITEMS {
+                to_worker.send(item).unwrap();
+            }
         });
+        let worker = shuttle::thread::spawn(move || {
+            for item in from_producer.iter() {
+                to_consumer.send(item * 10).unwrap();
+            }
+        });
+        let got: Vec<u32> = from_worker.iter().collect();
+        producer.join().unwrap();
+        worker.join().unwrap();
+        assert_eq!(got, [10, 20, 30]);
     }
-    wg.wait();
-    assert_eq!(answers.lock().len(), 3);
-}
 
-/// g: four workers take jobs from one channel and send squares on another;
-/// main sends twenty jobs, closes the jobs channel, and sums the results
-/// until every worker has gone.
-fn knot_pool() {
-    let (jobs_tx, jobs_rx) = knot::chan::bounded::<u64>(JOBS as usize);
-    let (results_tx, results_rx) = knot::chan::bounded::<u64>(JOBS as usize);
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (jobs, results) = (jobs_rx.clone(), results_tx.clone());
-            knot::spawn(move || {
-                for job in &jobs {
-                    results.send(job * job).unwrap();
-                }
+    /// f: Rust joins its threads' handles where Go uses a `WaitGroup`.
+    pub(crate) fn services() {
+        let answers = Arc::new(shuttle::sync::Mutex::new(Vec::new()));
+        let handles: Vec<_> = SERVICES
+            .into_iter()
+            .map(|service| {
+                let answers = Arc::clone(&answers);
+                shuttle::thread::spawn(move || answers.lock().unwrap().push(service))
             })
-        })
-        .collect();
-    drop((jobs_rx, results_tx));
-    for job in 1..=JOBS {
-        jobs_tx.send(job).unwrap();
-    }
-    drop(jobs_tx);
-    let total: u64 = results_rx.iter().sum();
-    for w in workers {
-        w.join().unwrap();
-    }
-    assert_eq!(total, SQUARES);
-}
-
-// ------------------------------------------------------------- shuttle ---
-
-/// a, in shuttle.
-fn shuttle_atomic() {
-    use shuttle::sync::atomic::{AtomicUsize, Ordering};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let hits = Arc::clone(&hits);
-            shuttle::thread::spawn(move || {
-                hits.fetch_add(1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
-}
-
-/// b, in shuttle.
-fn shuttle_ordered_locks() {
-    use shuttle::sync::Mutex;
-    let a = Arc::new(Mutex::new(0u32));
-    let b = Arc::new(Mutex::new(0u32));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
-            shuttle::thread::spawn(move || {
-                let mut first = a.lock().unwrap();
-                let mut second = b.lock().unwrap();
-                *first += 1;
-                *second += 1;
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!((*a.lock().unwrap(), *b.lock().unwrap()), (2, 2));
-}
-
-/// c, in shuttle.
-fn shuttle_mutex() {
-    let m = Arc::new(shuttle::sync::Mutex::new(0u32));
-    let handles: Vec<_> = (0..3)
-        .map(|_| {
-            let m = Arc::clone(&m);
-            shuttle::thread::spawn(move || {
-                *m.lock().unwrap() += 1;
-                *m.lock().unwrap() += 1;
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(*m.lock().unwrap(), 6);
-}
-
-/// d, in shuttle: `sync_channel(0)` is std's rendezvous channel.
-fn shuttle_pipeline() {
-    use shuttle::sync::mpsc::sync_channel;
-    let (to_worker, from_producer) = sync_channel::<u32>(0);
-    let (to_consumer, from_worker) = sync_channel::<u32>(0);
-    let producer = shuttle::thread::spawn(move || {
-        for item in 1..=ITEMS {
-            to_worker.send(item).unwrap();
+            .collect();
+        for h in handles {
+            h.join().unwrap();
         }
-    });
-    let worker = shuttle::thread::spawn(move || {
-        for item in from_producer.iter() {
-            to_consumer.send(item * 10).unwrap();
-        }
-    });
-    let got: Vec<u32> = from_worker.iter().collect();
-    producer.join().unwrap();
-    worker.join().unwrap();
-    assert_eq!(got, [10, 20, 30]);
-}
-
-/// e, in shuttle.
-fn shuttle_condvar() {
-    use shuttle::sync::{Condvar, Mutex};
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let theirs = Arc::clone(&pair);
-    let waiter = shuttle::thread::spawn(move || {
-        let (ready, cv) = &*theirs;
-        let mut ready = ready.lock().unwrap();
-        while !*ready {
-            ready = cv.wait(ready).unwrap();
-        }
-    });
-    let (ready, cv) = &*pair;
-    *ready.lock().unwrap() = true;
-    cv.notify_one();
-    waiter.join().unwrap();
-}
-
-/// f, in shuttle: Rust joins its threads' handles where Go uses a
-/// `WaitGroup`.
-fn shuttle_services() {
-    let answers = Arc::new(shuttle::sync::Mutex::new(Vec::new()));
-    let handles: Vec<_> = SERVICES
-        .into_iter()
-        .map(|service| {
-            let answers = Arc::clone(&answers);
-            shuttle::thread::spawn(move || answers.lock().unwrap().push(service))
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
+        assert_eq!(answers.lock().unwrap().len(), 3);
     }
-    assert_eq!(answers.lock().unwrap().len(), 3);
-}
 
-/// g, in shuttle: std's receiver has one owner, so the workers share it
-/// behind a mutex, as in the thread pool of the Rust book.
-fn shuttle_pool() {
-    use shuttle::sync::mpsc::sync_channel;
-    use shuttle::sync::Mutex;
-    let (jobs_tx, jobs_rx) = sync_channel::<u64>(JOBS as usize);
-    let (results_tx, results_rx) = sync_channel::<u64>(JOBS as usize);
-    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (jobs, results) = (Arc::clone(&jobs_rx), results_tx.clone());
-            shuttle::thread::spawn(move || loop {
-                let job = jobs.lock().unwrap().recv();
-                match job {
-                    Ok(job) => results.send(job * job).unwrap(),
-                    Err(_) => break,
-                }
+    /// g: std's receiver has one owner, so the workers share it behind a
+    /// mutex, as in the thread pool of the Rust book.
+    pub(crate) fn pool() {
+        use shuttle::sync::mpsc::sync_channel;
+        use shuttle::sync::Mutex;
+        let (jobs_tx, jobs_rx) = sync_channel::<u64>(JOBS as usize);
+        let (results_tx, results_rx) = sync_channel::<u64>(JOBS as usize);
+        let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let (jobs, results) = (Arc::clone(&jobs_rx), results_tx.clone());
+                shuttle::thread::spawn(move || loop {
+                    let job = jobs.lock().unwrap().recv();
+                    match job {
+                        Ok(job) => results.send(job * job).unwrap(),
+                        Err(_) => break,
+                    }
+                })
             })
-        })
-        .collect();
-    drop((jobs_rx, results_tx));
-    for job in 1..=JOBS {
-        jobs_tx.send(job).unwrap();
+            .collect();
+        drop((jobs_rx, results_tx));
+        for job in 1..=JOBS {
+            jobs_tx.send(job).unwrap();
+        }
+        drop(jobs_tx);
+        let total: u64 = results_rx.iter().sum();
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(total, SQUARES);
     }
-    drop(jobs_tx);
-    let total: u64 = results_rx.iter().sum();
-    for w in workers {
-        w.join().unwrap();
-    }
-    assert_eq!(total, SQUARES);
-}
+});
 
 // ----------------------------------------------------------- measuring ---
 
@@ -449,12 +221,6 @@ fn rate(run: fn(u64, fn()), program: fn(), n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The median of `rates`, which has [`REPEATS`] entries.
-fn median(mut rates: Vec<f64>) -> f64 {
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
-}
-
 /// The median executions per second of knot and of shuttle on `program`:
 /// both warm up, then their timed runs alternate so that a change in the
 /// machine's load weighs on both alike.
@@ -468,7 +234,7 @@ fn measure(program: &Program, n: u64) -> (f64, f64) {
         knot.push(rate(run_knot, program.knot, n));
         shuttle.push(rate(run_shuttle, program.shuttle, n));
     }
-    (median(knot), median(shuttle))
+    (common::median(knot), common::median(shuttle))
 }
 
 /// The number of executions per timed run for every program, if the first
@@ -512,11 +278,7 @@ fn thousands(x: f64) -> String {
 }
 
 fn main() {
-    for variable in OVERRIDES {
-        if env::var_os(variable).is_some_and(|v| !v.is_empty()) {
-            panic!("{variable} is set: unset it, it changes what the bench measures");
-        }
-    }
+    common::refuse_overrides(OVERRIDES);
     let fixed = executions();
     match fixed {
         Some(n) => println!(

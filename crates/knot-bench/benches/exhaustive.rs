@@ -11,14 +11,22 @@
 //! preemption bound of 2) and must say it finished (`complete`) without a
 //! report; loom explores with `loom::model` (its defaults) and with
 //! `loom::model::Builder` and `preemption_bound = Some(2)`. loom's
-//! executions are counted by the program itself, which bumps a counter as
-//! its first act. Each time is the median of [`REPEATS`] timed explorations
+//! executions are counted by the closure loom runs, which bumps a counter
+//! before it runs the program. Each time is the median of [`REPEATS`] timed explorations
 //! after a warm-up one; the counts must be the same every time.
 
-use std::env;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use knot_bench::programs;
+
+mod common;
+#[macro_use]
+#[path = "common/wait_group.rs"]
+mod wait_group;
+#[macro_use]
+#[path = "common/correct.rs"]
+mod correct;
 
 /// Timed explorations per program, setting and tool; the median is shown.
 const REPEATS: usize = 3;
@@ -40,12 +48,9 @@ const OVERRIDES: &[&str] = &[
     "LOOM_CHECKPOINT_FILE",
 ];
 
-/// loom's executions of the program being measured: each loom program adds
-/// one as its first act.
+/// loom's executions of the program being measured: the closure loom runs
+/// adds one before it runs the program.
 static LOOM_EXECUTIONS: StdAtomicUsize = StdAtomicUsize::new(0);
-
-/// The items program 2 passes down its pipeline.
-const ITEMS: u32 = 3;
 
 /// One program, written once for each tool.
 struct Program {
@@ -57,331 +62,88 @@ struct Program {
 const PROGRAMS: &[Program] = &[
     Program {
         name: "1 mutex: 3 tasks x 2 increments",
-        knot: knot_mutex_3x2,
-        loom: loom_mutex_3x2,
+        knot: || programs::counter(3, 2),
+        loom: || loom_programs::counter(3, 2),
     },
     Program {
         name: "2 pipeline: 2 channels, 3 items",
-        knot: knot_pipeline,
-        loom: loom_pipeline,
+        knot: programs::pipeline_counted,
+        loom: loom_programs::pipeline,
     },
     Program {
         name: "3 services: WaitGroup",
-        knot: knot_services,
-        loom: loom_services,
+        knot: programs::services,
+        loom: loom_programs::services,
     },
     Program {
         name: "4 mutex: 2 tasks x 1 increment",
-        knot: knot_mutex_2x1,
-        loom: loom_mutex_2x1,
+        knot: || programs::counter(2, 1),
+        loom: || loom_programs::counter(2, 1),
     },
     Program {
         name: "5 atomic: 2 tasks x 1 fetch_add",
-        knot: knot_atomic,
-        loom: loom_atomic,
+        knot: programs::atomic,
+        loom: loom_programs::atomic,
     },
     Program {
         name: "6 locks: 2 tasks, same order",
-        knot: knot_ordered_locks,
-        loom: loom_ordered_locks,
+        knot: programs::ordered_locks,
+        loom: loom_programs::ordered_locks,
     },
     Program {
         name: "7 condvar: handoff, flag loop",
-        knot: knot_condvar,
-        loom: loom_condvar,
+        knot: programs::condvar,
+        loom: loom_programs::condvar,
     },
 ];
 
 /// The two settings: no preemption bound, and a bound of 2.
 const SETTINGS: [(&str, Option<usize>); 2] = [("unbounded", None), ("bound 2", Some(2))];
 
-// ---------------------------------------------------------------- knot ---
+correct_twins!(loom_programs, loom {
+    use knot_bench::programs::{ITEMS, SERVICES};
 
-/// Main spawns `tasks` tasks that each increment a shared counter under a
-/// mutex `increments` times, joins them and checks the total.
-fn knot_counter(tasks: usize, increments: usize) {
-    let m = Arc::new(knot::sync::Mutex::new(0));
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            let m = Arc::clone(&m);
-            knot::spawn(move || {
-                for _ in 0..increments {
-                    *m.lock() += 1;
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(*m.lock(), tasks * increments);
-}
+    wait_group!(loom);
 
-fn knot_mutex_3x2() {
-    knot_counter(3, 2);
-}
-
-fn knot_mutex_2x1() {
-    knot_counter(2, 1);
-}
-
-/// A producer sends three items to a worker, which passes each on, tenfold,
-/// to main; both channels are rendezvous channels.
-fn knot_pipeline() {
-    let (to_worker, from_producer) = knot::chan::bounded::<u32>(0);
-    let (to_main, from_worker) = knot::chan::bounded::<u32>(0);
-    let producer = knot::spawn(move || {
-        for item in 1..=ITEMS {
-            to_worker.send(item).unwrap();
-        }
-    });
-    let worker = knot::spawn(move || {
-        for _ in 0..ITEMS {
-            let item = from_producer.recv().unwrap();
-            to_main.send(item * 10).unwrap();
-        }
-    });
-    let got: Vec<u32> = (0..ITEMS).map(|_| from_worker.recv().unwrap()).collect();
-    producer.join().unwrap();
-    worker.join().unwrap();
-    assert_eq!(got, [10, 20, 30]);
-}
-
-/// Three services fetched by three tasks, each storing its answer in a
-/// shared list; main waits for them with a `WaitGroup`.
-fn knot_services() {
-    let wg = knot::sync::WaitGroup::new();
-    let answers = Arc::new(knot::sync::Mutex::new(Vec::new()));
-    for service in ["users", "orders", "inventory"] {
-        wg.add(1);
-        let (wg, answers) = (wg.clone(), Arc::clone(&answers));
-        knot::go(move || {
-            answers.lock().push(service);
-            wg.done();
+    /// 2: loom's only channel is `loom::sync::mpsc::channel`, which is
+    /// unbounded.
+    pub(crate) fn pipeline() {
+        let (to_worker, from_producer) = loom::sync::mpsc::channel::<u32>();
+        let (to_main, from_worker) = loom::sync::mpsc::channel::<u32>();
+        let producer = loom::thread::spawn(move || {
+            for item in 1..=ITEMS {
+                to_worker.send(item).unwrap();
+            }
         });
+        let worker = loom::thread::spawn(move || {
+            for _ in 0..ITEMS {
+                let item = from_producer.recv().unwrap();
+                to_main.send(item * 10).unwrap();
+            }
+        });
+        let got: Vec<u32> = (0..ITEMS).map(|_| from_worker.recv().unwrap()).collect();
+        producer.join().unwrap();
+        worker.join().unwrap();
+        assert_eq!(got, [10, 20, 30]);
     }
-    wg.wait();
-    assert_eq!(answers.lock().len(), 3);
-}
 
-fn knot_atomic() {
-    use knot::sync::atomic::{AtomicUsize, Ordering};
-    let n = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let n = Arc::clone(&n);
-            knot::spawn(move || {
-                n.fetch_add(1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(n.load(Ordering::SeqCst), 2);
-}
-
-/// Two tasks each lock `a` then `b`, in the same order (the fixed AB-BA),
-/// and bump both.
-fn knot_ordered_locks() {
-    use knot::sync::Mutex;
-    let a = Arc::new(Mutex::new(0u32));
-    let b = Arc::new(Mutex::new(0u32));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
-            knot::spawn(move || {
-                let mut first = a.lock();
-                let mut second = b.lock();
-                *first += 1;
-                *second += 1;
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!((*a.lock(), *b.lock()), (2, 2));
-}
-
-/// A waiter waits on a condition variable until a flag is set, checking
-/// the flag in a loop; main sets it and notifies.
-fn knot_condvar() {
-    use knot::sync::{Condvar, Mutex};
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let theirs = Arc::clone(&pair);
-    let waiter = knot::spawn(move || {
-        let (ready, cv) = &*theirs;
-        let mut ready = ready.lock();
-        while !*ready {
-            ready = cv.wait(ready);
+    /// 3: the threads are not joined, as in Go; the wait group, built from
+    /// a loom mutex and condition variable, is what main waits on.
+    pub(crate) fn services() {
+        let wg = Arc::new(WaitGroup::default());
+        let answers = Arc::new(loom::sync::Mutex::new(Vec::new()));
+        for service in SERVICES {
+            wg.add(1);
+            let (wg, answers) = (Arc::clone(&wg), Arc::clone(&answers));
+            drop(loom::thread::spawn(move || {
+                answers.lock().unwrap().push(service);
+                wg.done();
+            }));
         }
-    });
-    let (ready, cv) = &*pair;
-    *ready.lock() = true;
-    cv.notify_one();
-    waiter.join().unwrap();
-}
-
-// ---------------------------------------------------------------- loom ---
-
-/// The loom twin of [`knot_counter`].
-fn loom_counter(tasks: usize, increments: usize) {
-    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let m = Arc::new(loom::sync::Mutex::new(0));
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            let m = Arc::clone(&m);
-            loom::thread::spawn(move || {
-                for _ in 0..increments {
-                    *m.lock().unwrap() += 1;
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
+        wg.wait();
+        assert_eq!(answers.lock().unwrap().len(), 3);
     }
-    assert_eq!(*m.lock().unwrap(), tasks * increments);
-}
-
-fn loom_mutex_3x2() {
-    loom_counter(3, 2);
-}
-
-fn loom_mutex_2x1() {
-    loom_counter(2, 1);
-}
-
-/// The loom twin of [`knot_pipeline`]; loom's only channel is
-/// `loom::sync::mpsc::channel`, which is unbounded.
-fn loom_pipeline() {
-    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let (to_worker, from_producer) = loom::sync::mpsc::channel::<u32>();
-    let (to_main, from_worker) = loom::sync::mpsc::channel::<u32>();
-    let producer = loom::thread::spawn(move || {
-        for item in 1..=ITEMS {
-            to_worker.send(item).unwrap();
-        }
-    });
-    let worker = loom::thread::spawn(move || {
-        for _ in 0..ITEMS {
-            let item = from_producer.recv().unwrap();
-            to_main.send(item * 10).unwrap();
-        }
-    });
-    let got: Vec<u32> = (0..ITEMS).map(|_| from_worker.recv().unwrap()).collect();
-    producer.join().unwrap();
-    worker.join().unwrap();
-    assert_eq!(got, [10, 20, 30]);
-}
-
-/// Go's `sync.WaitGroup` built from a loom mutex and condition variable,
-/// which is all loom offers for it.
-#[derive(Default)]
-struct LoomWaitGroup {
-    count: loom::sync::Mutex<usize>,
-    zero: loom::sync::Condvar,
-}
-
-impl LoomWaitGroup {
-    fn add(&self, n: usize) {
-        *self.count.lock().unwrap() += n;
-    }
-
-    fn done(&self) {
-        let mut count = self.count.lock().unwrap();
-        *count -= 1;
-        if *count == 0 {
-            self.zero.notify_all();
-        }
-    }
-
-    fn wait(&self) {
-        let mut count = self.count.lock().unwrap();
-        while *count > 0 {
-            count = self.zero.wait(count).unwrap();
-        }
-    }
-}
-
-/// The loom twin of [`knot_services`]: the threads are not joined, as in
-/// Go; the wait group is what main waits on.
-fn loom_services() {
-    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let wg = Arc::new(LoomWaitGroup::default());
-    let answers = Arc::new(loom::sync::Mutex::new(Vec::new()));
-    for service in ["users", "orders", "inventory"] {
-        wg.add(1);
-        let (wg, answers) = (Arc::clone(&wg), Arc::clone(&answers));
-        drop(loom::thread::spawn(move || {
-            answers.lock().unwrap().push(service);
-            wg.done();
-        }));
-    }
-    wg.wait();
-    assert_eq!(answers.lock().unwrap().len(), 3);
-}
-
-fn loom_atomic() {
-    use loom::sync::atomic::{AtomicUsize, Ordering};
-    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let n = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let n = Arc::clone(&n);
-            loom::thread::spawn(move || {
-                n.fetch_add(1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(n.load(Ordering::SeqCst), 2);
-}
-
-/// The loom twin of [`knot_ordered_locks`].
-fn loom_ordered_locks() {
-    use loom::sync::Mutex;
-    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let a = Arc::new(Mutex::new(0u32));
-    let b = Arc::new(Mutex::new(0u32));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
-            loom::thread::spawn(move || {
-                let mut first = a.lock().unwrap();
-                let mut second = b.lock().unwrap();
-                *first += 1;
-                *second += 1;
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!((*a.lock().unwrap(), *b.lock().unwrap()), (2, 2));
-}
-
-/// The loom twin of [`knot_condvar`].
-fn loom_condvar() {
-    use loom::sync::{Condvar, Mutex};
-    LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let theirs = Arc::clone(&pair);
-    let waiter = loom::thread::spawn(move || {
-        let (ready, cv) = &*theirs;
-        let mut ready = ready.lock().unwrap();
-        while !*ready {
-            ready = cv.wait(ready).unwrap();
-        }
-    });
-    let (ready, cv) = &*pair;
-    *ready.lock().unwrap() = true;
-    cv.notify_one();
-    waiter.join().unwrap();
-}
+});
 
 // ----------------------------------------------------------- measuring ---
 
@@ -411,12 +173,17 @@ fn explore_knot(program: &Program, bound: Option<usize>) -> u64 {
 /// One exploration by loom: its executions, as counted by the program.
 fn explore_loom(program: &Program, bound: Option<usize>) -> u64 {
     LOOM_EXECUTIONS.store(0, StdOrdering::Relaxed);
+    let loom = program.loom;
+    let counted = move || {
+        LOOM_EXECUTIONS.fetch_add(1, StdOrdering::Relaxed);
+        loom();
+    };
     match bound {
-        None => loom::model(program.loom),
+        None => loom::model(counted),
         Some(bound) => {
             let mut builder = loom::model::Builder::new();
             builder.preemption_bound = Some(bound);
-            builder.check(program.loom);
+            builder.check(counted);
         }
     }
     LOOM_EXECUTIONS.load(StdOrdering::Relaxed) as u64
@@ -433,7 +200,7 @@ struct Measure {
 /// change, and the time is the median.
 fn measure(explore: impl Fn() -> u64) -> Measure {
     let executions = explore();
-    let mut times: Vec<Duration> = (0..REPEATS)
+    let times: Vec<Duration> = (0..REPEATS)
         .map(|_| {
             let start = Instant::now();
             let again = explore();
@@ -442,23 +209,14 @@ fn measure(explore: impl Fn() -> u64) -> Measure {
             time
         })
         .collect();
-    times.sort();
     Measure {
         executions,
-        time: times[times.len() / 2],
+        time: common::median(times),
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1_000.0
 }
 
 fn main() {
-    for variable in OVERRIDES {
-        if env::var_os(variable).is_some() {
-            panic!("{variable} is set: unset it, it changes what the bench measures");
-        }
-    }
+    common::refuse_overrides(OVERRIDES);
     println!(
         "executions to exhaust each program, and the median wall time of {REPEATS} explorations"
     );
@@ -481,8 +239,8 @@ fn main() {
                 knot.executions,
                 loom.executions,
                 knot.executions as f64 / loom.executions as f64,
-                ms(knot.time),
-                ms(loom.time)
+                common::ms(knot.time),
+                common::ms(loom.time)
             );
             if knot.executions > loom.executions {
                 more.push(setting);
@@ -498,8 +256,8 @@ fn main() {
                 setting.replace(' ', "_"),
                 knot.executions,
                 loom.executions,
-                ms(knot.time),
-                ms(loom.time)
+                common::ms(knot.time),
+                common::ms(loom.time)
             ));
         }
         verdicts.push(if more.is_empty() {

@@ -33,10 +33,19 @@ use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use knot::ReportKind;
+use knot_bench::programs::buggy;
+
+mod common;
+#[macro_use]
+#[path = "common/wait_group.rs"]
+mod wait_group;
+#[macro_use]
+#[path = "common/buggy.rs"]
+mod buggy_twins;
 
 /// The most executions one search may take; a search that has not failed
 /// by then did not find the bug.
@@ -98,31 +107,31 @@ enum Rival {
 const BUGS: &[Bug] = &[
     Bug {
         name: "a lost update",
-        knot: knot_lost_update,
+        knot: buggy::lost_update,
         expected: &[ReportKind::Panic],
-        shuttle: Rival::Program(shuttle_lost_update),
-        loom: Rival::Program(loom_lost_update),
+        shuttle: Rival::Program(shuttle_bugs::lost_update),
+        loom: Rival::Program(loom_bugs::lost_update),
     },
     Bug {
         name: "b AB-BA deadlock",
-        knot: knot_abba,
+        knot: buggy::abba,
         expected: &[ReportKind::Deadlock],
-        shuttle: Rival::Program(shuttle_abba),
-        loom: Rival::Program(loom_abba),
+        shuttle: Rival::Program(shuttle_bugs::abba),
+        loom: Rival::Program(loom_bugs::abba),
     },
     Bug {
         name: "e lost wake-up",
-        knot: knot_lost_wakeup,
+        knot: buggy::lost_wakeup,
         expected: &[ReportKind::Deadlock],
-        shuttle: Rival::Program(shuttle_lost_wakeup),
-        loom: Rival::Program(loom_lost_wakeup),
+        shuttle: Rival::Program(shuttle_bugs::lost_wakeup),
+        loom: Rival::Program(loom_bugs::lost_wakeup),
     },
     Bug {
         name: "d' pipeline leak",
-        knot: knot_pipeline_leak,
+        knot: buggy::pipeline_leak,
         expected: &[ReportKind::Leak],
         shuttle: Rival::Clean(
-            shuttle_pipeline_leak,
+            shuttle_bugs::pipeline_leak,
             "std channels disconnect when the receiver is dropped, so the \
              stages' sends fail and they end: the Rust program does not leak",
         ),
@@ -133,9 +142,9 @@ const BUGS: &[Bug] = &[
     },
     Bug {
         name: "d' leak, receiver kept",
-        knot: knot_pipeline_leak,
+        knot: buggy::pipeline_leak,
         expected: &[ReportKind::Leak],
-        shuttle: Rival::Program(shuttle_pipeline_leak_kept),
+        shuttle: Rival::Program(shuttle_bugs::pipeline_leak_kept),
         loom: Rival::Cannot(
             "loom's only channel is unbounded: no stage ever blocks, and the \
              endless producer would run into loom's branch limit",
@@ -143,387 +152,64 @@ const BUGS: &[Bug] = &[
     },
     Bug {
         name: "f' services: add in task",
-        knot: knot_services_late_add,
+        knot: buggy::services_late_add,
         expected: &[ReportKind::Misuse, ReportKind::Panic],
-        shuttle: Rival::Program(shuttle_services_late_add),
-        loom: Rival::Program(loom_services_late_add),
+        shuttle: Rival::Program(shuttle_bugs::services_late_add),
+        loom: Rival::Program(loom_bugs::services_late_add),
     },
 ];
 
-/// The services of program f'.
-const SERVICES: [&str; 3] = ["users", "orders", "inventory"];
+buggy_twins!(shuttle_bugs, shuttle {
+    use knot_bench::programs::buggy::ENOUGH;
 
-/// The sum at which the consumer of program d' stops: 1 + 4.
-const ENOUGH: u64 = 5;
-
-// ---------------------------------------------------------------- knot ---
-
-/// a: two tasks increment a counter with a load then a store.
-fn knot_lost_update() {
-    use knot::sync::atomic::{AtomicUsize, Ordering};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let hits = Arc::clone(&hits);
-            knot::spawn(move || {
-                // BUG: the other task can store between this load and store.
-                let seen = hits.load(Ordering::SeqCst);
-                hits.store(seen + 1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "an update was lost");
-}
-
-/// b: a task locks `b` then `a` while main locks `a` then `b`.
-fn knot_abba() {
-    use knot::sync::Mutex;
-    let a = Arc::new(Mutex::new(0u32));
-    let b = Arc::new(Mutex::new(0u32));
-    let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
-    let t = knot::spawn(move || {
-        let mut second = b2.lock();
-        let mut first = a2.lock();
-        *first += 1;
-        *second += 1;
-    });
-    {
-        let mut first = a.lock();
-        let mut second = b.lock();
-        *first += 1;
-        *second += 1;
-    }
-    t.join().unwrap();
-}
-
-/// e: main sets a flag and notifies; the waiter waits without looking at
-/// the flag, so a notification sent before it waits is lost.
-fn knot_lost_wakeup() {
-    use knot::sync::{Condvar, Mutex};
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let theirs = Arc::clone(&pair);
-    let waiter = knot::spawn(move || {
-        let (ready, cv) = &*theirs;
-        let ready = ready.lock();
-        // BUG: waits even if the flag is already set.
-        let _ready = cv.wait(ready);
-    });
-    let (ready, cv) = &*pair;
-    *ready.lock() = true;
-    cv.notify_one();
-    waiter.join().unwrap();
-}
-
-/// d': generate -> square -> main; main stops after two squares and
-/// returns, and the stages wait in `send` forever.
-fn knot_pipeline_leak() {
-    let (numbers_tx, numbers_rx) = knot::chan::bounded::<u64>(0);
-    let (squares_tx, squares_rx) = knot::chan::bounded::<u64>(0);
-    knot::go(move || {
-        for n in 1.. {
-            if numbers_tx.send(n).is_err() {
-                return;
-            }
-        }
-    });
-    knot::go(move || {
-        for n in &numbers_rx {
-            if squares_tx.send(n * n).is_err() {
-                return;
-            }
-        }
-    });
-    let mut total = 0;
-    for square in &squares_rx {
-        total += square;
-        if total >= ENOUGH {
-            break;
-        }
-    }
-    assert_eq!(total, ENOUGH);
-}
-
-/// f': three services fetched by three tasks that each `add` to the wait
-/// group themselves, so main's `wait` may come first and read a partial
-/// list.
-fn knot_services_late_add() {
-    let wg = knot::sync::WaitGroup::new();
-    let answers = Arc::new(knot::sync::Mutex::new(Vec::new()));
-    for service in SERVICES {
-        let (wg, answers) = (wg.clone(), Arc::clone(&answers));
-        knot::go(move || {
-            // BUG: main may be past `wait` already.
-            wg.add(1);
-            answers.lock().push(service);
-            wg.done();
-        });
-    }
-    wg.wait();
-    let got = answers.lock().len();
-    assert_eq!(got, 3, "main read the answers too early");
-}
-
-// ------------------------------------------------------------- shuttle ---
-
-fn shuttle_lost_update() {
-    use shuttle::sync::atomic::{AtomicUsize, Ordering};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let hits = Arc::clone(&hits);
-            shuttle::thread::spawn(move || {
-                let seen = hits.load(Ordering::SeqCst);
-                hits.store(seen + 1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "an update was lost");
-}
-
-fn shuttle_abba() {
-    use shuttle::sync::Mutex;
-    let a = Arc::new(Mutex::new(0u32));
-    let b = Arc::new(Mutex::new(0u32));
-    let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
-    let t = shuttle::thread::spawn(move || {
-        let mut second = b2.lock().unwrap();
-        let mut first = a2.lock().unwrap();
-        *first += 1;
-        *second += 1;
-    });
-    {
-        let mut first = a.lock().unwrap();
-        let mut second = b.lock().unwrap();
-        *first += 1;
-        *second += 1;
-    }
-    t.join().unwrap();
-}
-
-fn shuttle_lost_wakeup() {
-    use shuttle::sync::{Condvar, Mutex};
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let theirs = Arc::clone(&pair);
-    let waiter = shuttle::thread::spawn(move || {
-        let (ready, cv) = &*theirs;
-        let ready = ready.lock().unwrap();
-        let _ready = cv.wait(ready).unwrap();
-    });
-    let (ready, cv) = &*pair;
-    *ready.lock().unwrap() = true;
-    cv.notify_one();
-    waiter.join().unwrap();
-}
-
-/// d' with std's channels: once main returns and drops its receiver, the
-/// stages' sends fail and they end, so there is no leak to find.
-fn shuttle_pipeline_leak() {
-    use shuttle::sync::mpsc::sync_channel;
-    let (numbers_tx, numbers_rx) = sync_channel::<u64>(0);
-    let (squares_tx, squares_rx) = sync_channel::<u64>(0);
-    shuttle::thread::spawn(move || {
-        for n in 1.. {
-            if numbers_tx.send(n).is_err() {
-                return;
-            }
-        }
-    });
-    shuttle::thread::spawn(move || {
-        for n in numbers_rx.iter() {
-            if squares_tx.send(n * n).is_err() {
-                return;
-            }
-        }
-    });
-    let mut total = 0;
-    for square in squares_rx.iter() {
-        total += square;
-        if total >= ENOUGH {
-            break;
-        }
-    }
-    assert_eq!(total, ENOUGH);
-}
-
-/// d' as Go's channels behave: main keeps its receiver alive (here by
-/// forgetting it), so the stages stay blocked in `send` after main returns.
-fn shuttle_pipeline_leak_kept() {
-    use shuttle::sync::mpsc::sync_channel;
-    let (numbers_tx, numbers_rx) = sync_channel::<u64>(0);
-    let (squares_tx, squares_rx) = sync_channel::<u64>(0);
-    shuttle::thread::spawn(move || {
-        for n in 1.. {
-            if numbers_tx.send(n).is_err() {
-                return;
-            }
-        }
-    });
-    shuttle::thread::spawn(move || {
-        for n in numbers_rx.iter() {
-            if squares_tx.send(n * n).is_err() {
-                return;
-            }
-        }
-    });
-    let mut total = 0;
-    for square in squares_rx.iter() {
-        total += square;
-        if total >= ENOUGH {
-            break;
-        }
-    }
-    std::mem::forget(squares_rx);
-    assert_eq!(total, ENOUGH);
-}
-
-/// Go's `sync.WaitGroup` from a shuttle mutex and condition variable.
-#[derive(Default)]
-struct ShuttleWaitGroup {
-    count: shuttle::sync::Mutex<usize>,
-    zero: shuttle::sync::Condvar,
-}
-
-impl ShuttleWaitGroup {
-    fn add(&self, n: usize) {
-        *self.count.lock().unwrap() += n;
+    /// d' with std's channels: once main returns and drops its receiver,
+    /// the stages' sends fail and they end, so there is no leak to find.
+    pub(crate) fn pipeline_leak() {
+        pipeline_leak_keeping(false);
     }
 
-    fn done(&self) {
-        let mut count = self.count.lock().unwrap();
-        *count -= 1;
-        if *count == 0 {
-            self.zero.notify_all();
-        }
+    /// d' as Go's channels behave: main keeps its receiver alive (here by
+    /// forgetting it), so the stages stay blocked in `send` after main
+    /// returns.
+    pub(crate) fn pipeline_leak_kept() {
+        pipeline_leak_keeping(true);
     }
 
-    fn wait(&self) {
-        let mut count = self.count.lock().unwrap();
-        while *count > 0 {
-            count = self.zero.wait(count).unwrap();
-        }
-    }
-}
-
-fn shuttle_services_late_add() {
-    let wg = Arc::new(ShuttleWaitGroup::default());
-    let answers = Arc::new(shuttle::sync::Mutex::new(Vec::new()));
-    for service in SERVICES {
-        let (wg, answers) = (Arc::clone(&wg), Arc::clone(&answers));
+    /// generate -> square -> main over rendezvous channels; main stops
+    /// after two squares, and forgets its receiver if `keep` is set.
+    fn pipeline_leak_keeping(keep: bool) {
+        use shuttle::sync::mpsc::sync_channel;
+        let (numbers_tx, numbers_rx) = sync_channel::<u64>(0);
+        let (squares_tx, squares_rx) = sync_channel::<u64>(0);
         shuttle::thread::spawn(move || {
-            wg.add(1);
-            answers.lock().unwrap().push(service);
-            wg.done();
+            for n in 1.. {
+                if numbers_tx.send(n).is_err() {
+                    return;
+                }
+            }
         });
-    }
-    wg.wait();
-    let got = answers.lock().unwrap().len();
-    assert_eq!(got, 3, "main read the answers too early");
-}
-
-// ---------------------------------------------------------------- loom ---
-
-fn loom_lost_update() {
-    use loom::sync::atomic::{AtomicUsize, Ordering};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let hits = Arc::clone(&hits);
-            loom::thread::spawn(move || {
-                let seen = hits.load(Ordering::SeqCst);
-                hits.store(seen + 1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "an update was lost");
-}
-
-fn loom_abba() {
-    use loom::sync::Mutex;
-    let a = Arc::new(Mutex::new(0u32));
-    let b = Arc::new(Mutex::new(0u32));
-    let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
-    let t = loom::thread::spawn(move || {
-        let mut second = b2.lock().unwrap();
-        let mut first = a2.lock().unwrap();
-        *first += 1;
-        *second += 1;
-    });
-    {
-        let mut first = a.lock().unwrap();
-        let mut second = b.lock().unwrap();
-        *first += 1;
-        *second += 1;
-    }
-    t.join().unwrap();
-}
-
-fn loom_lost_wakeup() {
-    use loom::sync::{Condvar, Mutex};
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let theirs = Arc::clone(&pair);
-    let waiter = loom::thread::spawn(move || {
-        let (ready, cv) = &*theirs;
-        let ready = ready.lock().unwrap();
-        let _ready = cv.wait(ready).unwrap();
-    });
-    let (ready, cv) = &*pair;
-    *ready.lock().unwrap() = true;
-    cv.notify_one();
-    waiter.join().unwrap();
-}
-
-/// Go's `sync.WaitGroup` from a loom mutex and condition variable.
-#[derive(Default)]
-struct LoomWaitGroup {
-    count: loom::sync::Mutex<usize>,
-    zero: loom::sync::Condvar,
-}
-
-impl LoomWaitGroup {
-    fn add(&self, n: usize) {
-        *self.count.lock().unwrap() += n;
-    }
-
-    fn done(&self) {
-        let mut count = self.count.lock().unwrap();
-        *count -= 1;
-        if *count == 0 {
-            self.zero.notify_all();
+        shuttle::thread::spawn(move || {
+            for n in numbers_rx.iter() {
+                if squares_tx.send(n * n).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut total = 0;
+        for square in squares_rx.iter() {
+            total += square;
+            if total >= ENOUGH {
+                break;
+            }
         }
-    }
-
-    fn wait(&self) {
-        let mut count = self.count.lock().unwrap();
-        while *count > 0 {
-            count = self.zero.wait(count).unwrap();
+        if keep {
+            std::mem::forget(squares_rx);
         }
+        assert_eq!(total, ENOUGH);
     }
-}
+});
 
-fn loom_services_late_add() {
-    let wg = Arc::new(LoomWaitGroup::default());
-    let answers = Arc::new(loom::sync::Mutex::new(Vec::new()));
-    for service in SERVICES {
-        let (wg, answers) = (Arc::clone(&wg), Arc::clone(&answers));
-        drop(loom::thread::spawn(move || {
-            wg.add(1);
-            answers.lock().unwrap().push(service);
-            wg.done();
-        }));
-    }
-    wg.wait();
-    let got = answers.lock().unwrap().len();
-    assert_eq!(got, 3, "main read the answers too early");
-}
+buggy_twins!(loom_bugs, loom {});
 
 // ------------------------------------------------------------ searches ---
 
@@ -666,16 +352,7 @@ fn loom_child(index: usize) -> ! {
     };
     panic::set_hook(Box::new(|info| {
         let elapsed = LOOM_STARTED.get().map_or(Duration::ZERO, Instant::elapsed);
-        let said = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("(a panic)")
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned();
+        let said = message(info.payload());
         println!(
             "LOOM found {} {} {said}",
             RIVAL_EXECUTIONS.load(StdOrdering::Relaxed),
@@ -775,11 +452,6 @@ struct Medians {
     search: Option<Duration>,
 }
 
-fn median<T: Ord + Copy>(mut values: Vec<T>) -> T {
-    values.sort_unstable();
-    values[values.len() / 2]
-}
-
 impl Searches {
     fn found(&self) -> usize {
         self.runs.iter().filter(|s| s.found).count()
@@ -792,9 +464,9 @@ impl Searches {
         }
         let searches: Option<Vec<Duration>> = found.iter().map(|s| s.search).collect();
         Some(Medians {
-            executions: median(found.iter().map(|s| s.executions).collect()),
-            time: median(found.iter().map(|s| s.time).collect()),
-            search: searches.map(median),
+            executions: common::median(found.iter().map(|s| s.executions).collect()),
+            time: common::median(found.iter().map(|s| s.time).collect()),
+            search: searches.map(common::median),
         })
     }
 
@@ -823,8 +495,9 @@ fn dash() -> String {
     String::from("-")
 }
 
+/// `d` in milliseconds, to two decimals below 10 and one above.
 fn ms(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1e3;
+    let ms = common::ms(d);
     if ms < 10.0 {
         format!("{ms:.2}")
     } else {
@@ -878,11 +551,7 @@ fn main() {
             .expect("--loom-child takes the index of a bug");
         loom_child(index);
     }
-    for variable in OVERRIDES {
-        if env::var_os(variable).is_some_and(|v| !v.is_empty()) {
-            panic!("{variable} is set: unset it, it changes what the bench measures");
-        }
-    }
+    common::refuse_overrides(OVERRIDES);
     let seeds = seeds();
     let started = Instant::now();
     let mut rows = Vec::new();

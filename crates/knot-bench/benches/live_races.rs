@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use knot::cell::RaceCell;
 use knot::sync::Mutex;
 
+mod common;
+
 const TASKS: usize = 4;
 const INCREMENTS: usize = 20_000;
 
@@ -40,9 +42,7 @@ fn work() -> Duration {
 fn median(on: bool) -> Duration {
     knot::runtime::set_race_detection(on);
     let _ = work();
-    let mut runs: Vec<Duration> = (0..5).map(|_| work()).collect();
-    runs.sort_unstable();
-    runs[runs.len() / 2]
+    common::median((0..5).map(|_| work()).collect())
 }
 
 fn main() {
@@ -59,7 +59,7 @@ fn main() {
         println!(
             "{:<22} {:>10.1}ms {:>14.0}",
             name,
-            time.as_secs_f64() * 1e3,
+            common::ms(time),
             time.as_secs_f64() * 1e9 / operations
         );
     }

@@ -220,3 +220,5 @@
 //!
 //! The bench stops with an error when a `KNOT_*` or `LOOM_*` variable that
 //! changes what either tool explores is set.
+
+pub mod programs;
