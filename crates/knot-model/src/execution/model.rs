@@ -1,0 +1,361 @@
+//! The executor the primitives talk to while a check runs: every visible
+//! operation is a scheduling point here, and every wait, wake, clock and
+//! timer goes through the running execution's state.
+
+use std::panic::Location;
+use std::thread;
+use std::time::Duration;
+
+use backtrace::Backtrace;
+use knot_core::clock::VectorClock;
+use knot_core::executor::{BlockedOn, Executor, Failure, FailureKind, Resume, TaskKey};
+use knot_core::object::Object;
+use knot_core::op::Op;
+
+use super::{fire_timer, suspend, with, Event, Finding, Next, PendingTimer, State, Suspend};
+use crate::dpor::Access;
+
+/// What a scheduling point decides for the task that reached it.
+enum Step {
+    /// Not an event (teardown, a timer's action, unwinding): carry on.
+    Inert,
+    /// The task goes on at once.
+    Go,
+    /// Another task, or nothing, runs now.
+    Suspend(Suspend),
+    /// The earliest timer fires first; then decide again.
+    FireTimer,
+}
+
+/// A scheduling point before `op`: the scheduler picks what runs next, and
+/// the operation is recorded when this task goes ahead. `wait` is set for an
+/// operation that may have to wait, with whether it could complete now: the
+/// task is then only picked once it can.
+fn point(
+    op: Op,
+    object: Option<&Object>,
+    site: &'static Location<'static>,
+    wait: Option<(BlockedOn, bool)>,
+) -> Resume {
+    let mut first = true;
+    loop {
+        let step = with(|ex| {
+            if ex.firing && ex.tracking {
+                if let Some(object) = object {
+                    ex.footprint.push(Access::of(object, op));
+                }
+            }
+            if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
+                return Step::Inert;
+            }
+            let task = ex.current;
+            if !ex.tasks[task].started {
+                // The end of the spawn that started it: the task now waits
+                // to be scheduled like any other.
+                ex.tasks[task].started = true;
+                if let Some((on, ready)) = wait {
+                    ex.tasks[task].state = State::Blocked { on, ready };
+                    if !ready {
+                        ex.trace_wait(op, object, site);
+                    }
+                }
+                return Step::Suspend(Suspend::Started);
+            }
+            ex.steps += 1;
+            if ex.steps > ex.max_steps {
+                ex.finding = Some(Finding::StepLimit {
+                    limit: ex.max_steps,
+                });
+                return Step::Suspend(Suspend::Abort);
+            }
+            if let (Some((on, ready)), true) = (wait, first) {
+                ex.tasks[task].state = State::Blocked { on, ready };
+                if ex.detailed {
+                    ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
+                }
+            }
+            if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
+                // It cannot go on; the scheduling loop picks who runs.
+                if first {
+                    ex.trace_wait(op, object, site);
+                }
+                return Step::Suspend(Suspend::Block);
+            }
+            match ex.pick(Some(task)) {
+                Next::Task(next) if next == task => {
+                    ex.tasks[task].state = State::Runnable;
+                    Step::Go
+                }
+                Next::Task(next) => Step::Suspend(Suspend::Switch(next)),
+                Next::Timer => Step::FireTimer,
+                Next::Nothing => Step::Suspend(Suspend::Abort),
+            }
+        });
+        first = false;
+        let resume = match step {
+            Step::Inert => return Resume::Run,
+            Step::Go => Resume::Run,
+            Step::Suspend(why) => suspend(why),
+            // Time passes while the task works: fire the timer, then
+            // decide again.
+            Step::FireTimer => {
+                if fire_timer() {
+                    suspend(Suspend::Abort)
+                } else {
+                    with(|ex| ex.steps -= 1);
+                    continue;
+                }
+            }
+        };
+        if resume == Resume::Run {
+            // Recorded when the task goes ahead, not when it asked: other
+            // tasks may have run in between.
+            with(|ex| ex.record(op, object, site));
+        }
+        return resume;
+    }
+}
+
+/// The executor the primitives see while a check runs on this thread.
+pub(super) struct Model;
+
+impl Executor for Model {
+    fn current(&self) -> TaskKey {
+        with(|ex| ex.key(ex.current))
+    }
+
+    fn epoch(&self) -> u32 {
+        with(|ex| ex.generation)
+    }
+
+    fn new_object_id(&self) -> u64 {
+        with(|ex| {
+            ex.next_object += 1;
+            ex.next_object
+        })
+    }
+
+    fn operation(
+        &self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+    ) -> Resume {
+        point(op, object, site, None)
+    }
+
+    fn wait_point(&self, blocked: &BlockedOn, ready: bool) -> Resume {
+        point(
+            blocked.op,
+            Some(&blocked.object),
+            blocked.site,
+            Some((*blocked, ready)),
+        )
+    }
+
+    fn touch(&self, object: &Object, op: Op) {
+        with(|ex| {
+            if ex.tracking && !ex.teardown {
+                ex.footprint.push(Access::of(object, op));
+            }
+        });
+    }
+
+    fn block(&self, blocked: &BlockedOn) -> Resume {
+        with(|ex| {
+            if !ex.teardown {
+                let current = ex.current;
+                let waiting = matches!(ex.tasks[current].state, State::Runnable);
+                ex.tasks[current].state = State::Blocked {
+                    on: *blocked,
+                    ready: false,
+                };
+                if waiting && ex.in_task {
+                    ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
+                }
+                if ex.detailed {
+                    ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
+                }
+            }
+        });
+        let resume = suspend(Suspend::Block);
+        if resume == Resume::Run {
+            // The wait ended: the operation completes now, which may be after
+            // main returned even though it was asked for before.
+            with(|ex| {
+                ex.note_effect(blocked.op, blocked.site);
+                if ex.tracking {
+                    ex.footprint.push(Access::wake(&blocked.object, blocked.op));
+                }
+            });
+        }
+        resume
+    }
+
+    fn set_ready(&self, task: TaskKey, ready: bool) {
+        with(|ex| {
+            let index = (task.0 & u64::from(u32::MAX)) as usize;
+            if task != ex.key(index) || index >= ex.live {
+                // A waiter left over from an earlier execution.
+                return;
+            }
+            if let State::Blocked { on, ready: r } = &mut ex.tasks[index].state {
+                if ready && !*r {
+                    ex.wakes += 1;
+                }
+                let starts_waiting = *r && !ready;
+                *r = ready;
+                if starts_waiting && !ex.teardown {
+                    // It was about to go on; from here it waits.
+                    let on = *on;
+                    ex.events += 1;
+                    let step = ex.events;
+                    ex.trace.push(Event {
+                        step,
+                        task: index,
+                        op: on.op,
+                        object: Some(on.object),
+                        site: Some(on.site),
+                        blocks: true,
+                    });
+                }
+            }
+        });
+    }
+
+    fn acquired(&self, object: &Object) {
+        with(|ex| {
+            let current = ex.current;
+            ex.tasks[current].holds.push(*object);
+        });
+    }
+
+    fn released(&self, object: &Object) {
+        with(|ex| {
+            let current = ex.current;
+            let holds = &mut ex.tasks[current].holds;
+            if let Some(i) = holds.iter().rposition(|o| o.id() == object.id()) {
+                holds.remove(i);
+            }
+        });
+    }
+
+    fn joined(&self, task: u64) {
+        with(|ex| {
+            if let Some(slot) = ex.tasks[..ex.live].get_mut(task as usize) {
+                slot.joined = true;
+            }
+        });
+    }
+
+    fn now(&self) -> Duration {
+        with(|ex| ex.now)
+    }
+
+    fn add_timer(&self, deadline: Duration, periodic: bool, fire: Box<dyn FnOnce() + Send>) {
+        let dropped = with(|ex| {
+            if ex.teardown {
+                return Some(fire);
+            }
+            ex.timer_seq += 1;
+            let seq = ex.timer_seq;
+            let owner = ex.current;
+            ex.timers.push(PendingTimer {
+                deadline,
+                seq,
+                periodic,
+                owner,
+                idle: false,
+                fire,
+            });
+            if ex.tracking {
+                ex.footprint.push(Access::timers());
+            }
+            None
+        });
+        // Dropped outside the state: its captures may run knot code.
+        drop(dropped);
+    }
+
+    fn choose(&self, options: usize) -> usize {
+        with(|ex| {
+            if ex.teardown || ex.firing || ex.finding.is_some() {
+                return 0;
+            }
+            match ex.scheduler.choose_index(options) {
+                Some(choice) => {
+                    ex.schedule.choices.push(choice as u32);
+                    choice
+                }
+                None => {
+                    ex.runnable.clear();
+                    ex.runnable.extend(0..options);
+                    ex.diverged("the schedule picks a select arm that is not ready");
+                    0
+                }
+            }
+        })
+    }
+
+    fn tracks_races(&self) -> bool {
+        with(|ex| ex.races.tracked && !ex.teardown && !ex.firing)
+    }
+
+    fn want_races(&self) {
+        with(|ex| ex.races.wanted = true);
+    }
+
+    fn release(&self, clock: &mut VectorClock) {
+        with(|ex| {
+            if !ex.races.tracked || ex.teardown || ex.firing {
+                return;
+            }
+            let task = ex.current;
+            let own = &mut ex.tasks[task].clock;
+            clock.join(own);
+            own.tick(task);
+        });
+    }
+
+    fn acquire(&self, clock: &VectorClock) {
+        with(|ex| {
+            if !ex.races.tracked || ex.teardown || ex.firing {
+                return;
+            }
+            let task = ex.current;
+            ex.tasks[task].clock.join(clock);
+        });
+    }
+
+    fn with_clock(&self, f: &mut dyn FnMut(usize, &VectorClock)) {
+        with(|ex| {
+            if !ex.races.tracked || ex.teardown || ex.firing {
+                return;
+            }
+            let task = ex.current;
+            f(task, &ex.tasks[task].clock);
+        });
+    }
+
+    fn fail(&self, failure: Failure) -> Resume {
+        let teardown = with(|ex| {
+            if ex.teardown {
+                return true;
+            }
+            let task = ex.current;
+            if let (FailureKind::Deadlock, Some(on)) = (failure.kind, failure.blocked) {
+                ex.tasks[task].state = State::Blocked { on, ready: false };
+                if ex.detailed {
+                    ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
+                }
+            }
+            ex.finding = Some(Finding::Primitive { task, failure });
+            false
+        });
+        if teardown {
+            Resume::Teardown
+        } else {
+            suspend(Suspend::Abort)
+        }
+    }
+}
