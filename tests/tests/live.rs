@@ -1,5 +1,5 @@
 //! The same primitives outside the checker: tasks run concurrently for real
-//! (a thread per task), locks exclude, waits wake, and misuse that the
+//! (coroutines on the runtime's workers), locks exclude, waits wake, and misuse that the
 //! checker would report panics with the same message.
 
 use std::panic::{self, AssertUnwindSafe};
@@ -25,16 +25,24 @@ fn spawn_and_join_return_values() {
 
 #[test]
 fn a_builder_names_the_task() {
+    let (tx, rx) = knot::chan::bounded::<()>(0);
     let h = Builder::new()
         .name("fetcher")
-        .stack_size(256 * 1024)
-        .spawn(|| std::thread::current().name().map(String::from));
-    assert_eq!(h.join().unwrap().as_deref(), Some("fetcher"));
+        .stack_size(512 * 1024)
+        .spawn(move || rx.recv());
+    let name = knot::runtime::tasks()
+        .into_iter()
+        .find(|t| t.id == h.id())
+        .map(|t| t.name);
+    tx.send(()).unwrap();
+    assert_eq!(h.join().unwrap(), Ok(()));
+    assert_eq!(name.as_deref(), Some("fetcher"));
 }
 
 #[test]
 fn tasks_run_concurrently() {
-    // Both tasks must be inside at once: with a thread per task they are.
+    // Both tasks must be inside at once: each yields until the other has
+    // come in, on the same worker or on another.
     let inside = Arc::new(StdAtomicUsize::new(0));
     let handles: Vec<_> = (0..2)
         .map(|_| {
@@ -142,7 +150,8 @@ fn rwlock_readers_hold_it_together() {
                         start.elapsed() < PATIENCE,
                         "readers were not let in together"
                     );
-                    std::thread::yield_now();
+                    // Tasks share workers: let the other readers run.
+                    knot::yield_now();
                 }
                 assert!(lock.try_write().is_none(), "a writer got in beside readers");
                 *g

@@ -3,13 +3,15 @@
 //! Every primitive asks "which executor am I running under?" through a
 //! thread-local that an executor sets while it runs tasks on this thread.
 //! When none is set, the caller is a plain OS thread (a `#[test]` body,
-//! `main`, or a task of the interim live executor, which gives every task a
-//! thread): blocking parks the thread and waking unparks it.
+//! `main`, a thread of the blocking pool): blocking parks the thread and
+//! waking unparks it. The checker sets one while it runs an execution, and
+//! the live runtime sets one on each of its worker threads.
 
 use std::cell::Cell;
 use std::fmt;
 use std::panic::{self, Location};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::{self, Thread};
 use std::time::Duration;
 
@@ -109,6 +111,29 @@ pub trait Executor: Sync {
     /// Calls `f` with the running task's number and clock, when races are
     /// tracked.
     fn with_clock(&self, f: &mut dyn FnMut(usize, &VectorClock));
+
+    /// A handle that wakes the running task from any thread, whether or
+    /// not an executor runs there.
+    ///
+    /// The live runtime returns one, because its tasks are woken by timers,
+    /// plain threads and other workers. The checker returns `None`: every
+    /// wake-up happens inside the execution, so it goes through
+    /// [`set_ready`](Executor::set_ready) of the waking thread's executor.
+    fn unparker(&self) -> Option<Arc<dyn Unpark>> {
+        None
+    }
+}
+
+/// Wakes one task of an executor from any thread; see
+/// [`Executor::unparker`].
+///
+/// Waking a task that is not blocked makes its next
+/// [`block`](Executor::block) return at once, as `std::thread::park` does
+/// with a pending `unpark`, so a wake-up that comes before the wait is never
+/// lost.
+pub trait Unpark: Send + Sync {
+    /// Makes the task ready to retry the operation it waits for.
+    fn unpark(&self);
 }
 
 /// Identifies a task to the executor that runs it.
@@ -138,6 +163,21 @@ pub struct BlockedOn {
     pub op: Op,
     /// Where the operation was called.
     pub site: &'static Location<'static>,
+}
+
+impl fmt::Display for BlockedOn {
+    /// Shows the wait as reports do: `recv on Chan#7 (created at
+    /// src/lib.rs:3:14) at src/lib.rs:9:5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} on {} (created at {}) at {}",
+            self.op,
+            self.object,
+            self.object.created(),
+            self.site
+        )
+    }
 }
 
 /// A bug a primitive detected by itself, such as a task locking a mutex it
@@ -172,7 +212,19 @@ pub enum FailureKind {
 #[derive(Clone)]
 pub struct Waker {
     key: TaskKey,
-    thread: Option<Thread>,
+    target: Target,
+}
+
+/// How a [`Waker`] reaches its task.
+#[derive(Clone)]
+enum Target {
+    /// Through the waking thread's executor (the checker).
+    Executor,
+    /// A plain OS thread, parked.
+    Thread(Thread),
+    /// A task of an executor that can be woken from anywhere (the live
+    /// runtime).
+    Task(Arc<dyn Unpark>),
 }
 
 impl Waker {
@@ -233,11 +285,14 @@ pub fn current() -> Waker {
     match executor() {
         Some(e) => Waker {
             key: e.current(),
-            thread: None,
+            target: match e.unparker() {
+                Some(unparker) => Target::Task(unparker),
+                None => Target::Executor,
+            },
         },
         None => Waker {
             key: thread_key(),
-            thread: Some(thread::current()),
+            target: Target::Thread(thread::current()),
         },
     }
 }
@@ -284,18 +339,28 @@ pub fn touch(object: &Object, op: Op) {
 
 /// Suspends the running task until it is made ready (possibly spuriously:
 /// callers re-check their condition in a loop).
+///
+/// # Panics
+///
+/// On a plain thread, if a deadlock monitor declares that the wait can
+/// never end (see [`crate::parked`]): the panic carries the monitor's
+/// report.
 pub fn block(blocked: BlockedOn) {
     match executor() {
         Some(e) => unwind_if_torn_down(e.block(&blocked)),
-        None => thread::park(),
+        None => crate::parked::park(thread_key(), blocked),
     }
 }
 
 /// Makes the task behind `waker` ready to retry its operation.
 pub fn wake(waker: &Waker) {
-    match &waker.thread {
-        Some(thread) => thread.unpark(),
-        None => {
+    match &waker.target {
+        Target::Thread(thread) => {
+            crate::parked::progress();
+            thread.unpark();
+        }
+        Target::Task(task) => task.unpark(),
+        Target::Executor => {
             if let Some(e) = executor() {
                 e.set_ready(waker.key, true);
             }
@@ -309,7 +374,7 @@ pub fn wake(waker: &Waker) {
 /// Live this does nothing: the woken thread re-checks and parks again. Under
 /// the checker it keeps the set of runnable tasks exact.
 pub fn unready(waker: &Waker) {
-    if waker.thread.is_none() {
+    if let Target::Executor = waker.target {
         if let Some(e) = executor() {
             e.set_ready(waker.key, false);
         }
@@ -471,8 +536,15 @@ pub fn choose(options: usize) -> usize {
 pub fn new_object_id() -> u64 {
     match executor() {
         Some(e) => e.new_object_id(),
-        None => NEXT_LIVE_ID.fetch_add(1, Ordering::Relaxed),
+        None => live_id(),
     }
+}
+
+/// A number for an object or a task outside the checker, unique in the
+/// process and far above the checker's small per-execution numbers, so that
+/// the two never look alike in a report.
+pub fn live_id() -> u64 {
+    NEXT_LIVE_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 #[inline]

@@ -34,6 +34,7 @@ pub mod executor;
 pub mod live_clock;
 pub mod object;
 pub mod op;
+pub mod parked;
 pub mod sync;
 pub mod task;
 pub mod time;

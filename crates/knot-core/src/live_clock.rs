@@ -77,6 +77,43 @@ pub fn fork() -> Option<VectorClock> {
     })
 }
 
+/// The clock of a task that shares its OS thread with other tasks, kept
+/// while it is suspended.
+///
+/// An executor that runs many tasks on one thread (the live runtime's
+/// workers) gives each task one, made from its spawner's [`fork`], and
+/// [`swap`]s it in when the task resumes and out when it suspends, so that
+/// each task keeps a clock of its own.
+///
+/// ```
+/// use knot_core::live_clock::{self, TaskClock};
+///
+/// let mut clock = TaskClock::new(live_clock::fork());
+/// live_clock::swap(&mut clock); // the task runs
+/// live_clock::swap(&mut clock); // the task is suspended
+/// ```
+#[derive(Debug, Default)]
+pub struct TaskClock(Option<Thread>);
+
+impl TaskClock {
+    /// A clock that starts from `inherited`; one that tracks nothing when
+    /// `inherited` is `None` (detection was off when the task was spawned).
+    pub fn new(inherited: Option<VectorClock>) -> TaskClock {
+        TaskClock(inherited.map(|inherited| {
+            let mut thread = Thread::new();
+            thread.clock.join(&inherited);
+            thread
+        }))
+    }
+}
+
+/// Exchanges the calling thread's clock with `task`'s; see [`TaskClock`].
+pub fn swap(task: &mut TaskClock) {
+    if let Some(saved) = &mut task.0 {
+        THREAD.with(|t| std::mem::swap(&mut *t.borrow_mut(), saved));
+    }
+}
+
 /// Starts the calling thread's clock from `inherited` (see [`fork`]).
 pub fn adopt(inherited: Option<VectorClock>) {
     if let Some(inherited) = inherited {
@@ -84,7 +121,9 @@ pub fn adopt(inherited: Option<VectorClock>) {
     }
 }
 
-pub(crate) fn release(clock: &mut VectorClock) {
+/// Releases the running thread's (or task's) clock into `clock`, as an
+/// unlock or a send does; nothing when detection is off.
+pub fn release(clock: &mut VectorClock) {
     if race_detection() {
         THREAD.with(|t| {
             let mut t = t.borrow_mut();
@@ -95,13 +134,17 @@ pub(crate) fn release(clock: &mut VectorClock) {
     }
 }
 
-pub(crate) fn acquire(clock: &VectorClock) {
+/// Acquires `clock` into the running thread's (or task's) clock, as a lock
+/// or a receive does; nothing when detection is off.
+pub fn acquire(clock: &VectorClock) {
     if race_detection() {
         THREAD.with(|t| t.borrow_mut().clock.join(clock));
     }
 }
 
-pub(crate) fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
+/// Calls `f` with the running thread's (or task's) number and clock when
+/// detection is on.
+pub fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
     if race_detection() {
         THREAD.with(|t| {
             let t = t.borrow();
@@ -110,6 +153,7 @@ pub(crate) fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
     }
 }
 
+#[derive(Debug)]
 struct Thread {
     index: usize,
     clock: VectorClock,
@@ -122,11 +166,15 @@ const ON: u8 = 2;
 static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
 static NEXT_INDEX: AtomicUsize = AtomicUsize::new(0);
 
-thread_local! {
-    static THREAD: RefCell<Thread> = RefCell::new({
+impl Thread {
+    fn new() -> Thread {
         let index = NEXT_INDEX.fetch_add(1, Ordering::Relaxed);
         let mut clock = VectorClock::new();
         clock.tick(index);
         Thread { index, clock }
-    });
+    }
+}
+
+thread_local! {
+    static THREAD: RefCell<Thread> = RefCell::new(Thread::new());
 }

@@ -1,12 +1,26 @@
 //! The live executor of knot: where tasks run when no checker is in charge.
 //!
-//! For now every task gets an OS thread of its own, and blocking parks that
-//! thread; the primitives in `knot-core` already behave that way on any
-//! thread no executor owns. The M:N scheduler of lightweight tasks replaces
-//! this without changing the API.
+//! Tasks are stackful coroutines run by a few worker threads (one per core
+//! unless [`Builder::workers`] or `KNOT_WORKERS` says otherwise). A spawned
+//! task waits in a queue, holding no stack, until a worker starts it; idle
+//! workers steal tasks that have not started. A started task stays on its
+//! worker, so its thread-locals keep their meaning across its waits. When a
+//! task blocks on a knot primitive its coroutine is suspended and the worker
+//! runs another; when it is woken it goes back to its worker's queue. See
+//! the `scheduler` module for the details.
 //!
-//! Every task started here is entered in a [registry] of live
-//! tasks until it ends, which [`tasks`], [`leaks`] and [`leak_guard`] read.
+//! Around that core:
+//!
+//! - every task is in a [registry] of live tasks, with what it is blocked on,
+//!   which [`tasks`], [`leaks`] and [`leak_guard`] read;
+//! - [`blocking`] runs blocking calls on a pool of their own;
+//! - a [monitor](monitor) reports a global deadlock instead of hanging, and
+//!   names tasks that keep their worker without reaching a knot operation;
+//! - events (spawn, start, block, wake, join, exit) go to `tracing` under the
+//!   `knot` target, at the `trace` level.
+//!
+//! Code outside any task (`main`, a test) uses the same primitives and parks
+//! its own thread.
 //!
 //! ```
 //! use std::panic::Location;
@@ -16,73 +30,94 @@
 //! assert_eq!(handle.join().unwrap(), 42);
 //! ```
 
+mod blocking;
+mod config;
+mod live;
+pub mod monitor;
 pub mod registry;
+mod scheduler;
+mod stack;
+mod task;
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread;
+use std::sync::Arc;
 
-use knot_core::task::{self, JoinError, JoinHandle, TaskConfig, TaskId};
+use knot_core::task::{self as core_task, JoinError, JoinHandle, TaskConfig, TaskId};
 
+pub use blocking::blocking;
+pub use config::{AlreadyStarted, Builder, DEFAULT_DEADLOCK_TIMEOUT, DEFAULT_STALL_THRESHOLD};
+pub use monitor::{stalls, Stall};
 pub use registry::{
     describe_leaks, leak_guard, leaks, tasks, wait_for_leaks, LeakGuard, TaskInfo, TaskState,
     DEFAULT_LEAK_GRACE,
 };
+pub use stack::DEFAULT_STACK_SIZE;
 
-/// Starts a task on a thread of its own.
+use crate::scheduler::{Fresh, Start};
+
+/// Starts a task on the runtime's workers, starting the runtime first if
+/// it is not running yet.
 ///
-/// The task is in the [registry] from now until its thread ends.
-/// If the thread cannot be created, the task's handle returns a
-/// [`JoinError`] that says why.
+/// The task is in the [registry] from now until it ends. It gets its stack
+/// when a worker starts it; if no stack can be had (the process holds as
+/// many as the kernel's limit on memory mappings allows), the task never
+/// runs and its handle returns a [`JoinError`] that says why, which the
+/// registry shows too.
 pub fn spawn<F, T>(config: TaskConfig, f: F, site: &'static Location<'static>) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    let runtime = scheduler::runtime();
     let id = TaskId::new(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
-    let (handle, completion) = task::result_slot(id, site);
-    let registration = registry::register(id, &config, site);
-    let mut builder = thread::Builder::new().name(
-        config
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("knot-task-{}", id.as_u64())),
-    );
-    if let Some(size) = config.stack_size {
-        builder = builder.stack_size(size);
-    }
-    // The completion goes to the thread once it exists; if it cannot be
-    // created, the spawner still has it and tells the handle why. The
-    // registration moves into the thread and leaves the registry when the
-    // thread ends, or at once if it never starts.
-    let (tx, rx) = std::sync::mpsc::channel();
-    // With live race detection on, the task starts with its spawner's clock.
-    let inherited = knot_core::live_clock::fork();
-    let started = builder.spawn(move || {
-        knot_core::live_clock::adopt(inherited);
-        let completion = rx.recv().expect("knot: the spawner vanished");
-        registration.enter();
-        let finished = registration.finish_on_drop();
-        task::run_task(
-            move || {
-                // Marked finished before the joiner can see the result, so a
-                // joined task is never counted as leaked.
-                let _finished = finished;
-                f()
-            },
-            completion,
-        );
-    });
-    match started {
-        Ok(_) => {
-            let _ = tx.send(completion);
+    let (handle, completion) = core_task::result_slot(id, site);
+    let task = registry::register(id, &config, site);
+    tracing::trace!(target: "knot", task = id.as_u64(), name = ?config.name, %site, "spawn");
+    let finishing = Arc::clone(&task);
+    let body = move |start: Start| match start {
+        Start::Run => {
+            core_task::run_task(
+                move || {
+                    // Marked finished before the joiner can see the result,
+                    // so a joined task is never counted as leaked.
+                    let _finished = Finished(finishing);
+                    f()
+                },
+                completion,
+            );
         }
-        Err(e) => completion.complete(Err(JoinError::start_failed(
-            id,
-            format!("cannot start a thread for the task: {e}"),
-        ))),
-    }
+        Start::Fail(error) => completion.complete(Err(JoinError::start_failed(id, error))),
+    };
+    runtime.spawn(Fresh {
+        task,
+        stack_size: config.stack_size,
+        inherited: knot_core::live_clock::fork(),
+        body: Box::new(body),
+    });
     handle
+}
+
+/// How many task stacks the process holds now (those of running and parked
+/// tasks, and those pooled for reuse), and how many it may hold at once
+/// under the kernel's limit on memory mappings.
+///
+/// ```
+/// let (held, limit) = knot::runtime::stacks();
+/// assert!(held <= limit);
+/// ```
+pub fn stacks() -> (usize, usize) {
+    (stack::live(), stack::limit())
+}
+
+/// Marks its task finished in the registry when dropped: when the task's
+/// closure returns or unwinds.
+struct Finished(Arc<task::Task>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        registry::finished(&self.0);
+    }
 }
 
 static NEXT_TASK: AtomicU64 = AtomicU64::new(1);

@@ -26,7 +26,7 @@
 //! assert_eq!(info.name, "waiter");
 //! assert!(info.is_running());
 //! assert_eq!(info.site.file(), file!());
-//! println!("{info}"); // waiter (task#1) spawned at src/main.rs:8:6 from thread 'main', running for 12.00µs
+//! println!("{info}"); // waiter (task#1) spawned at src/main.rs:8:6 from thread 'main', blocked for 12.00µs on wait on WaitGroup#… at …
 //!
 //! let id = handle.id();
 //! release.done();
@@ -36,16 +36,19 @@
 //! ```
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use knot_core::executor::BlockedOn;
 use knot_core::task::{TaskConfig, TaskId};
+
+use crate::task::{Status, Task};
 
 /// How long a leak check waits, by default, for tasks to finish on their
 /// own before it reports them: two seconds.
@@ -59,15 +62,32 @@ pub const DEFAULT_LEAK_GRACE: Duration = Duration::from_secs(2);
 /// called: a snapshot, not a handle.
 ///
 /// `Display` shows it on one line, as leak reports list it:
-/// `worker (task#7) spawned at src/pool.rs:31:9 from thread 'tests::pool', running for 2.01s`.
+/// `worker (task#7) spawned at src/pool.rs:31:9 from thread 'tests::pool', blocked for 2.01s
+/// on recv on Chan#9 (created at src/pool.rs:12:5) at src/pool.rs:33:18`.
 ///
 /// # Examples
 ///
 /// ```
-/// for task in knot::runtime::tasks() {
-///     println!("{task}");
-///     assert!(task.blocked_on.is_none());
-/// }
+/// use knot::runtime::TaskState;
+///
+/// let (tx, rx) = knot::chan::bounded::<u32>(0);
+/// let handle = knot::task::Builder::new()
+///     .name("receiver")
+///     .spawn(move || rx.recv());
+/// // Wait until the task has started and blocked.
+/// let info = loop {
+///     let info = knot::runtime::tasks().into_iter().find(|t| t.id == handle.id()).unwrap();
+///     if info.state == TaskState::Blocked {
+///         break info;
+///     }
+///     std::thread::yield_now();
+/// };
+/// let blocked = info.blocked.unwrap();
+/// assert_eq!(blocked.op.name(), "recv");
+/// assert_eq!(blocked.site.file(), file!());
+/// println!("{info}");
+/// tx.send(7).unwrap();
+/// assert_eq!(handle.join().unwrap(), Ok(7));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -97,29 +117,55 @@ pub struct TaskInfo {
     pub since: Instant,
     /// When it was spawned.
     pub spawned: Instant,
-    /// What it waits for, such as "receive on a channel at src/lib.rs:9:5".
-    ///
-    /// Always `None` for now: the runtime gives every task a thread of its
-    /// own and does not see where that thread blocks. The M:N scheduler
-    /// fills it in.
+    /// What it waits for, in words, such as
+    /// `recv on Chan#7 (created at src/lib.rs:3:14) at src/lib.rs:9:5`;
+    /// `None` unless it is [`Blocked`](TaskState::Blocked).
     pub blocked_on: Option<String>,
+    /// What it waits for: the object, the operation and the call site;
+    /// `None` unless it is [`Blocked`](TaskState::Blocked).
+    pub blocked: Option<BlockedOn>,
+    /// Why it could not start, when it is
+    /// [`FailedToStart`](TaskState::FailedToStart).
+    pub error: Option<String>,
 }
 
 /// What a live task is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TaskState {
-    /// Its closure is running (or waiting in a blocking operation).
+    /// Spawned, and waiting in a queue for a worker to start it; it holds
+    /// no stack yet.
+    Queued,
+    /// Its closure is running on a worker (or inside a call that blocks
+    /// the worker's thread without going through knot).
     Running,
+    /// Its closure waits in a knot operation; [`TaskInfo::blocked`] says
+    /// which.
+    Blocked,
     /// Its closure has returned or panicked; the task leaves the registry
-    /// as soon as its thread has wound down.
+    /// as soon as its coroutine has wound down.
     Finished,
+    /// It could not start; [`TaskInfo::error`] says why, and its join
+    /// handle returns that error.
+    FailedToStart,
+}
+
+impl TaskState {
+    /// Whether a task in this state has yet to finish: queued, running or
+    /// blocked.
+    pub fn is_alive(self) -> bool {
+        matches!(
+            self,
+            TaskState::Queued | TaskState::Running | TaskState::Blocked
+        )
+    }
 }
 
 impl TaskInfo {
-    /// Whether its closure is still running.
+    /// Whether its closure has yet to finish: it is queued, running or
+    /// blocked.
     pub fn is_running(&self) -> bool {
-        self.state == TaskState::Running
+        self.state.is_alive()
     }
 
     /// How long ago it was spawned.
@@ -131,8 +177,11 @@ impl TaskInfo {
 impl fmt::Display for TaskState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            TaskState::Queued => "queued",
             TaskState::Running => "running",
+            TaskState::Blocked => "blocked",
             TaskState::Finished => "finished",
+            TaskState::FailedToStart => "failed to start",
         })
     }
 }
@@ -151,7 +200,10 @@ impl fmt::Display for TaskInfo {
         }
         write!(f, ", {} for {:.2?}", self.state, self.since.elapsed())?;
         if let Some(blocked) = &self.blocked_on {
-            write!(f, ", blocked on {blocked}")?;
+            write!(f, " on {blocked}")?;
+        }
+        if let Some(error) = &self.error {
+            write!(f, ": {error}")?;
         }
         Ok(())
     }
@@ -168,7 +220,7 @@ impl fmt::Display for TaskInfo {
 /// handle.join().unwrap();
 /// ```
 pub fn tasks() -> Vec<TaskInfo> {
-    registry().values().map(Entry::info).collect()
+    collect(|_, _| true)
 }
 
 /// The tasks that are still alive and should not be: every non-daemon task
@@ -195,7 +247,7 @@ pub fn tasks() -> Vec<TaskInfo> {
 /// ```
 pub fn leaks() -> Vec<TaskInfo> {
     let me = current_task();
-    collect(&registry(), |e| e.is_leak() && Some(e.id) != me)
+    collect(|t, s| is_leak(t, s) && Some(t.id) != me)
 }
 
 /// Waits up to `grace` for [`leaks`] to become empty, and returns the tasks
@@ -215,7 +267,7 @@ pub fn leaks() -> Vec<TaskInfo> {
 /// ```
 pub fn wait_for_leaks(grace: Duration) -> Vec<TaskInfo> {
     let me = current_task();
-    wait_until_gone(grace, |e| e.is_leak() && Some(e.id) != me)
+    wait_until_gone(grace, |t, s| is_leak(t, s) && Some(t.id) != me)
 }
 
 /// Starts checking the tasks that the current test leaves behind; see
@@ -297,7 +349,7 @@ impl LeakGuard {
     pub fn new() -> LeakGuard {
         static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
         let scope = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
-        CONTEXT.with(|c| c.borrow_mut().scopes.push(scope));
+        SCOPES.with(|s| s.borrow_mut().push(scope));
         LeakGuard {
             scope,
             grace: DEFAULT_LEAK_GRACE,
@@ -331,7 +383,7 @@ impl LeakGuard {
     /// ```
     pub fn leaks(&self) -> Vec<TaskInfo> {
         let scope = self.scope;
-        collect(&registry(), |e| e.is_leak() && e.scopes.contains(&scope))
+        collect(|t, s| is_leak(t, s) && t.scopes.contains(&scope))
     }
 }
 
@@ -344,11 +396,13 @@ impl Default for LeakGuard {
 impl Drop for LeakGuard {
     fn drop(&mut self) {
         let scope = self.scope;
-        CONTEXT.with(|c| c.borrow_mut().scopes.retain(|s| *s != scope));
+        SCOPES.with(|s| s.borrow_mut().retain(|s| *s != scope));
         if thread::panicking() {
             return;
         }
-        let left = wait_until_gone(self.grace, |e| e.is_leak() && e.scopes.contains(&scope));
+        let left = wait_until_gone(self.grace, |t, s| {
+            is_leak(t, s) && t.scopes.contains(&scope)
+        });
         if !left.is_empty() {
             panic!(
                 "{}",
@@ -388,182 +442,177 @@ pub fn describe_leaks(tasks: &[TaskInfo], when: &str) -> String {
     out
 }
 
-/// A task's entry while it is registered.
-#[derive(Debug)]
-struct Entry {
-    id: TaskId,
-    name: String,
-    site: &'static Location<'static>,
-    parent: Option<TaskId>,
-    origin: Option<Arc<str>>,
-    scopes: Vec<u64>,
-    daemon: bool,
-    state: TaskState,
-    since: Instant,
-    spawned: Instant,
-}
+/// The process's live tasks, in shards so that workers finishing tasks and
+/// threads spawning them seldom wait for one another.
+static SHARDS: [Mutex<BTreeMap<TaskId, Arc<Task>>>; SHARD_COUNT] =
+    [const { Mutex::new(BTreeMap::new()) }; SHARD_COUNT];
+const SHARD_COUNT: usize = 16;
 
-impl Entry {
-    fn is_leak(&self) -> bool {
-        !self.daemon && self.state == TaskState::Running
-    }
+/// Tasks that could not start, kept so that the registry can show why; the
+/// oldest are forgotten past [`FAILED_KEPT`].
+static FAILED: Mutex<VecDeque<Arc<Task>>> = Mutex::new(VecDeque::new());
+const FAILED_KEPT: usize = 1024;
 
-    fn info(&self) -> TaskInfo {
-        TaskInfo {
-            id: self.id,
-            name: self.name.clone(),
-            site: self.site,
-            parent: self.parent,
-            origin: self.origin.as_deref().map(String::from),
-            daemon: self.daemon,
-            state: self.state,
-            since: self.since,
-            spawned: self.spawned,
-            blocked_on: None,
-        }
-    }
-}
-
-/// What a thread knows about where it stands: the task it runs (if any),
-/// the leak guards watching it, and the plain thread its tree started on.
-#[derive(Debug, Clone, Default)]
-struct Context {
-    task: Option<TaskId>,
-    scopes: Vec<u64>,
-    origin: Option<Arc<str>>,
-}
-
-thread_local! {
-    static CONTEXT: RefCell<Context> = RefCell::new(Context::default());
-}
-
-static REGISTRY: Mutex<BTreeMap<TaskId, Entry>> = Mutex::new(BTreeMap::new());
-
-/// Notified whenever a task finishes or leaves the registry.
+/// Notified whenever a task finishes, for the leak checks that wait.
 static CHANGED: Condvar = Condvar::new();
+static CHANGED_LOCK: Mutex<()> = Mutex::new(());
+/// How many leak checks are waiting on `CHANGED`: finishing tasks notify
+/// only when one is.
+static WATCHERS: AtomicUsize = AtomicUsize::new(0);
 
-fn registry() -> MutexGuard<'static, BTreeMap<TaskId, Entry>> {
-    // The registry's invariants hold between statements, so a panic while
-    // it was locked leaves nothing half-done.
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+fn shard(id: TaskId) -> MutexGuard<'static, BTreeMap<TaskId, Arc<Task>>> {
+    // A shard's invariants hold between statements, so a panic while it
+    // was locked leaves nothing half-done.
+    SHARDS[id.as_u64() as usize % SHARD_COUNT]
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
-fn collect(reg: &BTreeMap<TaskId, Entry>, mut keep: impl FnMut(&Entry) -> bool) -> Vec<TaskInfo> {
-    reg.values().filter(|e| keep(e)).map(Entry::info).collect()
+fn failed() -> MutexGuard<'static, VecDeque<Arc<Task>>> {
+    FAILED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Every registered task that `keep` accepts, as snapshots in the order
+/// they were spawned.
+fn collect(mut keep: impl FnMut(&Task, &Status) -> bool) -> Vec<TaskInfo> {
+    let mut out = Vec::new();
+    let mut add = |task: &Arc<Task>| {
+        let status = task.status().clone();
+        if keep(task, &status) {
+            out.push(info(task, status));
+        }
+    };
+    for shard in &SHARDS {
+        let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        shard.values().for_each(&mut add);
+    }
+    failed().iter().for_each(&mut add);
+    out.sort_by_key(|t| t.id);
+    out
+}
+
+fn info(task: &Task, status: Status) -> TaskInfo {
+    TaskInfo {
+        id: task.id,
+        name: task.display_name(),
+        site: task.site,
+        parent: task.parent,
+        origin: task.origin.as_deref().map(String::from),
+        daemon: task.daemon,
+        state: status.state,
+        since: status.since,
+        spawned: task.spawned,
+        blocked_on: status.blocked.map(|b| b.to_string()),
+        blocked: status.blocked,
+        error: status.error,
+    }
+}
+
+fn is_leak(task: &Task, status: &Status) -> bool {
+    !task.daemon && status.state.is_alive()
 }
 
 fn current_task() -> Option<TaskId> {
-    CONTEXT.with(|c| c.borrow().task)
+    crate::scheduler::current().map(|t| t.id)
 }
 
-/// Waits, for at most `grace`, until no entry matches `alive`, and returns
+/// Waits, for at most `grace`, until no task matches `alive`, and returns
 /// the ones that still do.
-fn wait_until_gone(grace: Duration, alive: impl Fn(&Entry) -> bool) -> Vec<TaskInfo> {
+fn wait_until_gone(grace: Duration, alive: impl Fn(&Task, &Status) -> bool) -> Vec<TaskInfo> {
     let deadline = Instant::now() + grace;
-    // Finishing tasks notify `CHANGED`, so the wait normally ends on a
-    // notification; the growing step only bounds each wait.
+    // Finishing tasks notify `CHANGED` while someone watches, so the wait
+    // normally ends on a notification; the growing step bounds each wait
+    // and covers a task that finished between the check and the wait.
     let mut step = Duration::from_millis(1);
-    let mut reg = registry();
     loop {
-        let left = collect(&reg, &alive);
+        let left = collect(&alive);
         let now = Instant::now();
         if left.is_empty() || now >= deadline {
             return left;
         }
         let wait = step.min(deadline - now);
-        reg = CHANGED
-            .wait_timeout(reg, wait)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+        WATCHERS.fetch_add(1, Ordering::SeqCst);
+        let guard = CHANGED_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(CHANGED.wait_timeout(guard, wait));
+        WATCHERS.fetch_sub(1, Ordering::SeqCst);
         step = (step * 2).min(Duration::from_millis(100));
     }
 }
 
-/// A task's place in the registry, from its spawn to the end of its thread.
-///
-/// Created by the spawner, it moves to the task's thread, which
-/// [`enter`](Self::enter)s it; dropping it removes the entry, whether the
-/// thread ran or never started.
-#[derive(Debug)]
-pub(crate) struct Registration {
-    id: TaskId,
-    context: Context,
-}
-
-/// Registers a task that is being spawned from the calling thread.
+/// Enters a task that is being spawned from the calling thread (or task)
+/// in the registry, with what the registry will show of it.
 pub(crate) fn register(
     id: TaskId,
     config: &TaskConfig,
     site: &'static Location<'static>,
-) -> Registration {
-    let spawner = CONTEXT.with(|c| c.borrow().clone());
-    let origin = match spawner.task {
-        Some(_) => spawner.origin,
-        None => thread::current().name().map(Arc::from),
+) -> Arc<Task> {
+    let (parent, origin, scopes) = match crate::scheduler::current() {
+        Some(spawner) => (
+            Some(spawner.id),
+            spawner.origin.clone(),
+            Arc::clone(&spawner.scopes),
+        ),
+        None => (
+            None,
+            thread::current().name().map(Arc::from),
+            SCOPES.with(|s| Arc::from(s.borrow().as_slice())),
+        ),
     };
-    let now = Instant::now();
-    let entry = Entry {
+    let task = Arc::new(Task::new(
         id,
-        name: config
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("task-{}", id.as_u64())),
+        config.name.clone(),
         site,
-        parent: spawner.task,
-        origin: origin.clone(),
-        scopes: spawner.scopes.clone(),
-        daemon: config.daemon,
-        state: TaskState::Running,
-        since: now,
-        spawned: now,
-    };
-    registry().insert(id, entry);
-    Registration {
-        id,
-        context: Context {
-            task: Some(id),
-            scopes: spawner.scopes,
-            origin,
-        },
-    }
+        parent,
+        origin,
+        scopes,
+        config.daemon,
+    ));
+    shard(id).insert(id, Arc::clone(&task));
+    task
 }
 
-impl Registration {
-    /// Makes the calling thread the task's: tasks it spawns are its
-    /// children and inherit its leak guards.
-    pub(crate) fn enter(&self) {
-        CONTEXT.with(|c| *c.borrow_mut() = self.context.clone());
-    }
-
-    /// A guard that marks the task finished when dropped: at the end of its
-    /// closure, whether it returns or panics, and so before its joiner
-    /// learns the result.
-    pub(crate) fn finish_on_drop(&self) -> FinishOnDrop {
-        FinishOnDrop { id: self.id }
-    }
+/// Marks a task finished: its closure returned or panicked. Called before
+/// its result reaches its join handle, so a joined task is never a leak.
+pub(crate) fn finished(task: &Task) {
+    task.set_state(TaskState::Finished, None);
+    notify_watchers();
 }
 
-impl Drop for Registration {
-    fn drop(&mut self) {
-        registry().remove(&self.id);
+/// Removes a task whose coroutine has ended.
+pub(crate) fn remove(task: &Task) {
+    shard(task.id).remove(&task.id);
+    notify_watchers();
+}
+
+/// Moves a task that could not start from the live tasks to the failed
+/// ones, with the reason.
+pub(crate) fn failed_to_start(task: &Arc<Task>, error: String) {
+    task.fail_to_start(error);
+    shard(task.id).remove(&task.id);
+    let mut failed = failed();
+    if failed.len() == FAILED_KEPT {
+        failed.pop_front();
+    }
+    failed.push_back(Arc::clone(task));
+    drop(failed);
+    notify_watchers();
+}
+
+/// Looks a live task up by its number.
+pub(crate) fn find(id: TaskId) -> Option<Arc<Task>> {
+    shard(id).get(&id).cloned()
+}
+
+fn notify_watchers() {
+    if WATCHERS.load(Ordering::SeqCst) > 0 {
+        let _guard = CHANGED_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
         CHANGED.notify_all();
     }
 }
 
-/// Marks a task finished when dropped; see [`Registration::finish_on_drop`].
-#[derive(Debug)]
-pub(crate) struct FinishOnDrop {
-    id: TaskId,
-}
-
-impl Drop for FinishOnDrop {
-    fn drop(&mut self) {
-        if let Some(entry) = registry().get_mut(&self.id) {
-            entry.state = TaskState::Finished;
-            entry.since = Instant::now();
-        }
-        CHANGED.notify_all();
-    }
+thread_local! {
+    /// The leak guards alive on this plain thread, innermost last.
+    static SCOPES: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]
@@ -599,6 +648,18 @@ mod tests {
             move || gate.wait(),
             Location::caller(),
         )
+    }
+
+    fn wait_for_state(id: TaskId, state: TaskState) -> TaskInfo {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let info = find(id).expect("still registered");
+            if info.state == state || Instant::now() > deadline {
+                assert_eq!(info.state, state, "{info}");
+                return info;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     fn find(id: TaskId) -> Option<TaskInfo> {
@@ -640,11 +701,16 @@ mod tests {
             "origin is the test thread"
         );
         assert!(!info.daemon);
-        assert_eq!(info.state, TaskState::Running);
         assert!(info.is_running());
         assert!(info.spawned >= before && info.since >= info.spawned);
-        assert_eq!(info.blocked_on, None);
         assert!(leaks().iter().any(|t| t.id == id));
+
+        // Once a worker has run it up to the gate, it shows where it waits.
+        let info = wait_for_state(id, TaskState::Blocked);
+        let blocked = info.blocked.expect("a blocked task says on what");
+        assert_eq!(blocked.op, knot_core::op::Op::Wait);
+        assert_eq!(blocked.site.file(), file!());
+        assert_eq!(info.blocked_on, Some(blocked.to_string()));
 
         let text = info.to_string();
         assert!(text.starts_with("registered (task#"), "{text}");
@@ -652,7 +718,8 @@ mod tests {
             text.contains(&format!("spawned at {}:{line}:", file!())),
             "{text}"
         );
-        assert!(text.contains(", running for "), "{text}");
+        assert!(text.contains(", blocked for "), "{text}");
+        assert!(text.contains(" on wait on WaitGroup#"), "{text}");
 
         open.done();
         handle.join().unwrap();

@@ -65,7 +65,7 @@ pub use knot_model::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
 };
 pub use knot_report::{Report, ReportKind};
-pub use knot_runtime::{leak_guard, leaks, LeakGuard};
+pub use knot_runtime::{blocking, leak_guard, leaks, LeakGuard};
 pub use task::{go, spawn, yield_now, JoinError, JoinHandle, TaskId};
 
 /// Shared memory whose accesses the checker checks for data races.
@@ -105,7 +105,7 @@ pub mod context {
 /// Time on the executor's clock: `sleep`, `after`, `tick` and `Instant`,
 /// virtual under the checker.
 pub mod time {
-    pub use knot_core::time::*;
+    pub use knot_core::time::{after, pending_timers, sleep, tick, Instant};
 }
 
 /// What the macros expand to; not a stable API.
@@ -115,12 +115,18 @@ pub mod __private {
     pub use knot_core::op::Op;
 }
 
-/// The registry of live tasks: what runs now outside the checker, where it
-/// was spawned and for how long; see [`tasks`](runtime::tasks),
-/// [`leaks`] and [`leak_guard`].
+/// The live runtime: its settings, and the registry of live tasks (what
+/// runs now outside the checker, where it was spawned, what it waits for);
+/// see [`tasks`](runtime::tasks), [`leaks`] and [`leak_guard`].
 pub mod runtime {
+    pub use knot_core::executor::BlockedOn;
     pub use knot_core::live_clock::{race_detection, set_race_detection};
+    pub use knot_core::parked::{waiting as waiting_threads, ThreadWait};
     pub use knot_runtime::registry::*;
+    pub use knot_runtime::{
+        stacks, stalls, AlreadyStarted, Builder, Stall, DEFAULT_DEADLOCK_TIMEOUT,
+        DEFAULT_STACK_SIZE, DEFAULT_STALL_THRESHOLD,
+    };
 }
 
 /// The report model and its renderings: what a finding says, as data.

@@ -1,5 +1,19 @@
-//! Timers for code that runs outside the checker: one thread that sleeps
-//! until the earliest deadline.
+//! Time and timers for code that runs outside the checker: one thread
+//! that sleeps until the earliest deadline and runs what is due.
+//!
+//! Primitives reach it through [`executor::now`](crate::executor::now) and
+//! [`executor::add_timer`](crate::executor::add_timer); the live runtime's
+//! executor delegates to it.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! let deadline = knot_core::time::live::now() + Duration::from_millis(5);
+//! knot_core::time::live::add_timer(deadline, Box::new(move || tx.send(()).unwrap()));
+//! rx.recv().unwrap();
+//! assert!(knot_core::time::live::now() >= deadline);
+//! ```
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -7,11 +21,15 @@ use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-type Fire = Box<dyn FnOnce() + Send>;
+/// The callback of a timer.
+pub type Fire = Box<dyn FnOnce() + Send>;
 
 struct Timers {
     heap: Mutex<BinaryHeap<Reverse<Pending>>>,
     changed: Condvar,
+    /// A timer popped from the heap whose callback is running: still
+    /// pending to anyone who asks, so that it is never unseen in between.
+    firing: std::sync::atomic::AtomicUsize,
 }
 
 struct Pending {
@@ -41,7 +59,8 @@ impl Ord for Pending {
 }
 
 /// The time since the process's first use of knot's clock.
-pub(crate) fn now() -> Duration {
+/// The time since the process's knot epoch (its first use of time).
+pub fn now() -> Duration {
     epoch().elapsed()
 }
 
@@ -51,7 +70,24 @@ fn epoch() -> Instant {
 }
 
 /// Runs `fire` on the timer thread once `deadline` has passed.
-pub(crate) fn add_timer(deadline: Duration, fire: Fire) {
+/// How many timers are armed and not yet fired; see
+/// [`pending_timers`](super::pending_timers).
+pub fn pending() -> usize {
+    match TIMERS.get() {
+        Some(timers) => {
+            let heap = timers.heap.lock().unwrap_or_else(PoisonError::into_inner);
+            heap.len() + timers.firing.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        None => 0,
+    }
+}
+
+/// Runs `fire` on the timer thread once [`now`] reaches `deadline`.
+///
+/// # Panics
+///
+/// If the timer thread cannot be started, the first time a timer is armed.
+pub fn add_timer(deadline: Duration, fire: Fire) {
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let timers = timers();
     let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -67,12 +103,14 @@ pub(crate) fn add_timer(deadline: Duration, fire: Fire) {
     timers.changed.notify_one();
 }
 
+static TIMERS: OnceLock<&'static Timers> = OnceLock::new();
+
 fn timers() -> &'static Timers {
-    static TIMERS: OnceLock<&'static Timers> = OnceLock::new();
     TIMERS.get_or_init(|| {
         let timers: &'static Timers = Box::leak(Box::new(Timers {
             heap: Mutex::new(BinaryHeap::new()),
             changed: Condvar::new(),
+            firing: std::sync::atomic::AtomicUsize::new(0),
         }));
         epoch();
         thread::Builder::new()
@@ -90,8 +128,14 @@ fn run(timers: &'static Timers) {
         match heap.peek() {
             Some(Reverse(next)) if next.deadline <= now => {
                 let Reverse(due) = heap.pop().expect("peeked");
+                timers
+                    .firing
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 drop(heap);
                 (due.fire)();
+                timers
+                    .firing
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 heap = timers.heap.lock().unwrap_or_else(PoisonError::into_inner);
             }
             Some(Reverse(next)) => {

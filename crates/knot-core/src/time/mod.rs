@@ -17,7 +17,7 @@
 //! assert!(start.elapsed() >= Duration::from_millis(1));
 //! ```
 
-pub(crate) mod live;
+pub mod live;
 
 use std::fmt;
 use std::ops::{Add, Sub};
@@ -81,6 +81,22 @@ impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "t+{:?}", self.0)
     }
+}
+
+/// How many live timers are armed and have not fired yet: sleeps, `after`
+/// channels, ticks and context deadlines of code that runs outside the
+/// checker.
+///
+/// The live runtime's deadlock monitor reads it: while a timer is pending,
+/// every task being asleep is not a deadlock, since the timer may wake one.
+///
+/// ```
+/// let before = knot_core::time::pending_timers();
+/// let _tick = knot_core::time::after(std::time::Duration::from_secs(60));
+/// assert!(knot_core::time::pending_timers() > before);
+/// ```
+pub fn pending_timers() -> usize {
+    live::pending()
 }
 
 /// Puts the running task to sleep for `duration`.

@@ -1,0 +1,458 @@
+//! The M:N scheduler: worker threads that run tasks as coroutines.
+//!
+//! Each worker owns two queues. Its *fresh* queue holds spawned tasks that
+//! have not started; they hold no stack yet, and idle workers steal them
+//! (as does everyone from the global queue that plain threads spawn into).
+//! Its *pinned* queue holds tasks it started that were woken: a started
+//! task never moves to another worker, so thread-locals keep their meaning
+//! across its waits. Woken tasks run before fresh ones, since they already
+//! hold a stack.
+//!
+//! A worker with nothing to run enters the sleepers list, looks at every
+//! queue once more, and parks; whoever queues work wakes one sleeper (or the
+//! owner of a pinned queue), so idle workers cost nothing.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::panic::Location;
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread;
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::atomic::AtomicCell;
+use crossbeam_utils::sync::{Parker, Unparker};
+use knot_core::clock::VectorClock;
+use knot_core::live_clock::{self, TaskClock};
+
+use crate::config::Config;
+use crate::registry::{self, TaskState};
+use crate::stack::StackPool;
+use crate::task::{Parked, Task};
+
+/// The runtime, started by the first spawn (or by
+/// [`Builder::start`](crate::Builder::start)) and alive until the process
+/// ends.
+pub(crate) fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| Runtime::start(Config::from_env()))
+}
+
+/// Starts the runtime with `config`, unless it already runs; returns
+/// whether this call started it.
+pub(crate) fn start_with(config: Config) -> bool {
+    let mut started = false;
+    RUNTIME.get_or_init(|| {
+        started = true;
+        Runtime::start(config)
+    });
+    started
+}
+
+/// The task running on this thread, if it is a worker running one.
+pub(crate) fn current() -> Option<Arc<Task>> {
+    CURRENT.with(|c| {
+        let task = c.take();
+        let copy = task.clone();
+        c.set(task);
+        copy
+    })
+}
+
+/// A task that is waiting to start, with what it will run.
+pub(crate) struct Fresh {
+    pub(crate) task: Arc<Task>,
+    pub(crate) stack_size: Option<usize>,
+    /// The spawner's clock, when live race detection is on.
+    pub(crate) inherited: Option<VectorClock>,
+    pub(crate) body: Box<dyn FnOnce(Start) + Send>,
+}
+
+/// How a fresh task's body is called.
+#[derive(Debug)]
+pub(crate) enum Start {
+    /// On its coroutine: run the closure.
+    Run,
+    /// It cannot start, for this reason: give its join handle the error.
+    Fail(String),
+}
+
+/// Why a task's coroutine gave its worker back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Suspend {
+    /// It waits for a wake-up.
+    Park,
+    /// It lets the other tasks of its worker run first.
+    Yield,
+}
+
+/// The shared state of the runtime.
+pub(crate) struct Runtime {
+    pub(crate) workers: Box<[Shared]>,
+    injector: Injector<Fresh>,
+    sleepers: Mutex<Vec<usize>>,
+    sleeping: AtomicUsize,
+    /// Tasks spawned and not finished, less those parked: zero means every
+    /// task is asleep.
+    pub(crate) active: AtomicUsize,
+    pub(crate) config: Config,
+}
+
+/// What the runtime (and the monitor) can see of one worker.
+pub(crate) struct Shared {
+    pinned: Injector<usize>,
+    stealer: Stealer<Fresh>,
+    unparker: Unparker,
+    /// The number of the task it runs now, 0 when it runs none.
+    pub(crate) running: AtomicU64,
+    /// How many times it has resumed a task.
+    pub(crate) resumes: AtomicU64,
+    /// How many knot operations its tasks have reached.
+    pub(crate) ops: AtomicU64,
+    /// The call site of the last of those operations.
+    pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
+}
+
+impl Runtime {
+    fn start(config: Config) -> &'static Runtime {
+        let count = config.workers;
+        let mut locals = Vec::with_capacity(count);
+        let mut shared = Vec::with_capacity(count);
+        for index in 0..count {
+            let fresh = Worker::new_fifo();
+            let parker = Parker::new();
+            shared.push(Shared {
+                pinned: Injector::new(),
+                stealer: fresh.stealer(),
+                unparker: parker.unparker().clone(),
+                running: AtomicU64::new(0),
+                resumes: AtomicU64::new(0),
+                ops: AtomicU64::new(0),
+                last_site: AtomicCell::new(None),
+            });
+            locals.push((index, fresh, parker));
+        }
+        let runtime: &'static Runtime = Box::leak(Box::new(Runtime {
+            workers: shared.into_boxed_slice(),
+            injector: Injector::new(),
+            sleepers: Mutex::new(Vec::new()),
+            sleeping: AtomicUsize::new(0),
+            active: AtomicUsize::new(0),
+            config,
+        }));
+        for (index, fresh, parker) in locals {
+            // Stacks cannot cross threads, so each worker makes its own
+            // part of the state once it runs.
+            let local = move || Local {
+                index,
+                fresh,
+                parker,
+                slots: Vec::new(),
+                free: Vec::new(),
+                stacks: StackPool::default(),
+                yielded: VecDeque::new(),
+            };
+            thread::Builder::new()
+                .name(format!("knot-worker-{index}"))
+                .spawn(move || work(runtime, local()))
+                .expect("knot: cannot start a worker thread of the runtime");
+        }
+        crate::monitor::start(runtime);
+        tracing::debug!(target: "knot", workers = count, "runtime started");
+        runtime
+    }
+
+    /// Queues a task to be started by some worker.
+    pub(crate) fn spawn(&'static self, fresh: Fresh) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        let fresh = LOCAL.with(|l| match &*l.borrow() {
+            Some(local) => {
+                local.fresh.push(fresh);
+                None
+            }
+            None => Some(fresh),
+        });
+        if let Some(fresh) = fresh {
+            self.injector.push(fresh);
+        }
+        fence(Ordering::SeqCst);
+        self.notify_one();
+    }
+
+    /// Queues the woken task in `slot` of `worker` again.
+    pub(crate) fn wake(&self, worker: usize, slot: usize) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        let shared = &self.workers[worker];
+        shared.pinned.push(slot);
+        shared.unparker.unpark();
+    }
+
+    fn notify_one(&self) {
+        if self.sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(worker) = sleepers.pop() {
+            self.sleeping.store(sleepers.len(), Ordering::SeqCst);
+            drop(sleepers);
+            self.workers[worker].unparker.unpark();
+        }
+    }
+
+    fn announce_sleep(&self, worker: usize) {
+        let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+        sleepers.push(worker);
+        self.sleeping.store(sleepers.len(), Ordering::SeqCst);
+    }
+
+    fn cancel_sleep(&self, worker: usize) {
+        let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = sleepers.iter().position(|w| *w == worker) {
+            sleepers.swap_remove(at);
+        }
+        self.sleeping.store(sleepers.len(), Ordering::SeqCst);
+    }
+
+    /// Whether any task waits to start.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.injector.is_empty() || self.workers.iter().any(|w| !w.stealer.is_empty())
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.workers.len())
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Gives the worker back from inside the running task's coroutine.
+///
+/// # Panics
+///
+/// If no task's coroutine is running on this thread.
+pub(crate) fn suspend(why: Suspend) {
+    let yielder = YIELDER.with(Cell::get);
+    assert!(
+        !yielder.is_null(),
+        "knot: a task operation wants to wait on a worker thread outside any task"
+    );
+    // SAFETY: the pointer was stored by the running coroutine, from the
+    // `&Yielder` its body received, when it started or when it was last
+    // resumed (just below). That body is on the stack beneath this call, so
+    // the yielder is alive; the worker clears the pointer whenever no
+    // coroutine runs, so a stale one is never used.
+    unsafe { (*yielder).suspend(why) };
+    YIELDER.with(|y| y.set(yielder));
+}
+
+/// The worker's own queues, stacks and started tasks; it never leaves the
+/// worker's thread.
+struct Local {
+    index: usize,
+    fresh: Worker<Fresh>,
+    parker: Parker,
+    /// The started tasks' coroutines; `None` while one runs (it is taken
+    /// out) or when the slot is free.
+    slots: Vec<Option<Started>>,
+    free: Vec<usize>,
+    stacks: StackPool,
+    /// Tasks that yielded: they run once nothing else is waiting, so that a
+    /// task that yields in a loop cannot keep fresh tasks from starting.
+    yielded: VecDeque<usize>,
+}
+
+struct Started {
+    coroutine: Coroutine<(), Suspend, (), DefaultStack>,
+    task: Arc<Task>,
+    clock: TaskClock,
+    stack_size: Option<usize>,
+}
+
+enum Job {
+    Resume(usize),
+    Start(Fresh),
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    static CURRENT: Cell<Option<Arc<Task>>> = const { Cell::new(None) };
+    static YIELDER: Cell<*const Yielder<(), Suspend>> = const { Cell::new(std::ptr::null()) };
+    static WORKER: Cell<Option<&'static Shared>> = const { Cell::new(None) };
+}
+
+/// The worker this thread is, if it is one.
+pub(crate) fn worker() -> Option<&'static Shared> {
+    WORKER.with(Cell::get)
+}
+
+fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> R {
+    LOCAL.with(|l| f(l.borrow_mut().as_mut().expect("knot: not a worker thread")))
+}
+
+fn work(runtime: &'static Runtime, local: Local) {
+    let index = local.index;
+    let shared = &runtime.workers[index];
+    let _executor = knot_core::executor::enter(&crate::live::LIVE);
+    WORKER.with(|w| w.set(Some(shared)));
+    LOCAL.with(|l| *l.borrow_mut() = Some(local));
+    loop {
+        match next_job(runtime, index) {
+            Some(job) => run(runtime, index, job),
+            None => {
+                runtime.announce_sleep(index);
+                fence(Ordering::SeqCst);
+                if let Some(job) = next_job(runtime, index) {
+                    runtime.cancel_sleep(index);
+                    run(runtime, index, job);
+                    continue;
+                }
+                with_local(|l| l.parker.park());
+                runtime.cancel_sleep(index);
+            }
+        }
+    }
+}
+
+fn next_job(runtime: &Runtime, index: usize) -> Option<Job> {
+    let shared = &runtime.workers[index];
+    if let Some(slot) = steal(|| shared.pinned.steal()) {
+        return Some(Job::Resume(slot));
+    }
+    with_local(|local| {
+        if let Some(fresh) = local.fresh.pop() {
+            return Some(Job::Start(fresh));
+        }
+        if let Some(fresh) = steal(|| runtime.injector.steal_batch_and_pop(&local.fresh)) {
+            return Some(Job::Start(fresh));
+        }
+        let count = runtime.workers.len();
+        let first = fastrand::usize(..count);
+        (0..count)
+            .map(|i| (first + i) % count)
+            .filter(|other| *other != index)
+            .find_map(|other| steal(|| runtime.workers[other].stealer.steal()))
+            .map(Job::Start)
+            .or_else(|| local.yielded.pop_front().map(Job::Resume))
+    })
+}
+
+fn steal<T>(mut attempt: impl FnMut() -> Steal<T>) -> Option<T> {
+    loop {
+        match attempt() {
+            Steal::Success(value) => return Some(value),
+            Steal::Empty => return None,
+            Steal::Retry => {}
+        }
+    }
+}
+
+fn run(runtime: &'static Runtime, index: usize, job: Job) {
+    match job {
+        Job::Resume(slot) => resume(runtime, index, slot),
+        Job::Start(fresh) => start(runtime, index, fresh),
+    }
+}
+
+fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
+    let Fresh {
+        task,
+        stack_size,
+        inherited,
+        body,
+    } = fresh;
+    let stack = match with_local(|l| l.stacks.take(stack_size)) {
+        Ok(stack) => stack,
+        Err(error) => {
+            tracing::warn!(target: "knot", task = task.id.as_u64(), %error, "task failed to start");
+            registry::failed_to_start(&task, error.clone());
+            runtime.active.fetch_sub(1, Ordering::SeqCst);
+            body(Start::Fail(error));
+            return;
+        }
+    };
+    let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
+        YIELDER.with(|y| y.set(yielder));
+        body(Start::Run);
+    });
+    let clock = TaskClock::new(inherited);
+    let slot = with_local(|l| {
+        let started = Started {
+            coroutine,
+            task: Arc::clone(&task),
+            clock,
+            stack_size,
+        };
+        match l.free.pop() {
+            Some(slot) => {
+                l.slots[slot] = Some(started);
+                slot
+            }
+            None => {
+                l.slots.push(Some(started));
+                l.slots.len() - 1
+            }
+        }
+    });
+    task.set_home(index, slot);
+    task.set_state(TaskState::Running, None);
+    tracing::trace!(target: "knot", task = task.id.as_u64(), worker = index, "start");
+    resume(runtime, index, slot);
+}
+
+fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
+    let shared = &runtime.workers[index];
+    let mut started = with_local(|l| l.slots[slot].take())
+        .expect("knot: a queued task's coroutine is missing from its worker");
+    shared
+        .running
+        .store(started.task.id.as_u64(), Ordering::Relaxed);
+    shared.resumes.fetch_add(1, Ordering::Relaxed);
+    CURRENT.with(|c| c.set(Some(Arc::clone(&started.task))));
+    live_clock::swap(&mut started.clock);
+    let result = started.coroutine.resume(());
+    live_clock::swap(&mut started.clock);
+    YIELDER.with(|y| y.set(std::ptr::null()));
+    CURRENT.with(|c| c.set(None));
+    shared.running.store(0, Ordering::Relaxed);
+    match result {
+        CoroutineResult::Yield(Suspend::Yield) => {
+            with_local(|l| {
+                l.slots[slot] = Some(started);
+                l.yielded.push_back(slot);
+            });
+        }
+        CoroutineResult::Yield(Suspend::Park) => {
+            let woken = started.task.park() == Parked::Woken;
+            if !woken {
+                runtime.active.fetch_sub(1, Ordering::SeqCst);
+            }
+            with_local(|l| l.slots[slot] = Some(started));
+            if woken {
+                shared.pinned.push(slot);
+            }
+        }
+        CoroutineResult::Return(()) => {
+            let Started {
+                coroutine,
+                task,
+                stack_size,
+                ..
+            } = started;
+            let stack = coroutine.into_stack();
+            with_local(|l| {
+                l.stacks.give(stack, stack_size);
+                l.free.push(slot);
+            });
+            task.finish();
+            registry::remove(&task);
+            runtime.active.fetch_sub(1, Ordering::SeqCst);
+            tracing::trace!(target: "knot", task = task.id.as_u64(), "exit");
+        }
+    }
+}
+
+static RUNTIME: OnceLock<&'static Runtime> = OnceLock::new();

@@ -1,0 +1,192 @@
+//! A live task as the whole runtime shares it: its identity for the
+//! registry, what it is doing, and the small state machine that lets any
+//! thread wake it without losing a wake-up.
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use knot_core::executor::{BlockedOn, Unpark};
+use knot_core::task::TaskId;
+
+use crate::registry::TaskState;
+
+/// Everything about one task that outlives a single worker's view of it.
+///
+/// The coroutine itself is not here: it never leaves the worker that
+/// started it, which keeps it in a slot of its own (see `scheduler`). This
+/// record is what wakers, the registry and the monitor hold.
+#[derive(Debug)]
+pub(crate) struct Task {
+    pub(crate) id: TaskId,
+    pub(crate) name: Option<String>,
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) parent: Option<TaskId>,
+    pub(crate) origin: Option<Arc<str>>,
+    /// The leak guards that watch this task (those of the thread its tree
+    /// started on).
+    pub(crate) scopes: Arc<[u64]>,
+    pub(crate) daemon: bool,
+    pub(crate) spawned: Instant,
+    status: Mutex<Status>,
+    run: AtomicU8,
+    /// The worker that started the task and the slot of its coroutine there;
+    /// set once, when it starts.
+    home: AtomicUsize,
+}
+
+/// What the registry shows of a task.
+#[derive(Debug, Clone)]
+pub(crate) struct Status {
+    pub(crate) state: TaskState,
+    pub(crate) since: Instant,
+    pub(crate) blocked: Option<BlockedOn>,
+    pub(crate) error: Option<String>,
+}
+
+// The scheduling states. A task is RUNNING from the moment it is queued to
+// the moment it parks; a wake-up that arrives while it runs leaves it
+// NOTIFIED, and its next park returns at once, as `std::thread::park` does.
+const RUNNING: u8 = 0;
+const NOTIFIED: u8 = 1;
+const PARKED: u8 = 2;
+const DONE: u8 = 3;
+
+/// What the worker must do after a task suspended itself to park.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parked {
+    /// It sleeps until a wake-up queues it again.
+    Asleep,
+    /// A wake-up came in between: run it again.
+    Woken,
+}
+
+impl Task {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: TaskId,
+        name: Option<String>,
+        site: &'static Location<'static>,
+        parent: Option<TaskId>,
+        origin: Option<Arc<str>>,
+        scopes: Arc<[u64]>,
+        daemon: bool,
+    ) -> Task {
+        let now = Instant::now();
+        Task {
+            id,
+            name,
+            site,
+            parent,
+            origin,
+            scopes,
+            daemon,
+            spawned: now,
+            status: Mutex::new(Status {
+                state: TaskState::Queued,
+                since: now,
+                blocked: None,
+                error: None,
+            }),
+            run: AtomicU8::new(RUNNING),
+            home: AtomicUsize::new(usize::MAX),
+        }
+    }
+
+    /// The task's name in reports: its own, or `task-N`.
+    pub(crate) fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("task-{}", self.id.as_u64()))
+    }
+
+    pub(crate) fn status(&self) -> MutexGuard<'_, Status> {
+        // Every update writes whole fields, so a poisoned status is whole.
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_state(&self, state: TaskState, blocked: Option<BlockedOn>) {
+        let mut status = self.status();
+        status.state = state;
+        status.blocked = blocked;
+        status.since = Instant::now();
+    }
+
+    pub(crate) fn fail_to_start(&self, error: String) {
+        let mut status = self.status();
+        status.state = TaskState::FailedToStart;
+        status.error = Some(error);
+        status.since = Instant::now();
+        self.run.store(DONE, Ordering::Release);
+    }
+
+    /// Records where the task's coroutine lives, as it starts.
+    pub(crate) fn set_home(&self, worker: usize, slot: usize) {
+        self.home.store(pack(worker, slot), Ordering::Release);
+    }
+
+    /// Consumes a pending wake-up, if there is one; called before parking.
+    pub(crate) fn take_notification(&self) -> bool {
+        self.run
+            .compare_exchange(NOTIFIED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Called by the worker once the task's coroutine has suspended to park.
+    pub(crate) fn park(&self) -> Parked {
+        match self
+            .run
+            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Parked::Asleep,
+            Err(_) => {
+                // NOTIFIED: the wake-up is consumed by running it again.
+                self.run.store(RUNNING, Ordering::Release);
+                Parked::Woken
+            }
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.run.store(DONE, Ordering::Release);
+    }
+}
+
+impl Unpark for Task {
+    fn unpark(&self) {
+        knot_core::parked::progress();
+        let mut current = self.run.load(Ordering::Acquire);
+        loop {
+            let next = match current {
+                RUNNING => NOTIFIED,
+                PARKED => RUNNING,
+                _ => return,
+            };
+            match self
+                .run
+                .compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        if current == PARKED {
+            tracing::trace!(target: "knot", task = self.id.as_u64(), "wake");
+            let (worker, slot) = unpack(self.home.load(Ordering::Acquire));
+            crate::scheduler::runtime().wake(worker, slot);
+        }
+    }
+}
+
+fn pack(worker: usize, slot: usize) -> usize {
+    (slot << 8) | worker
+}
+
+fn unpack(home: usize) -> (usize, usize) {
+    (home & 0xff, home >> 8)
+}
+
+/// The most workers a runtime can have: the worker's number shares a word
+/// with the task's slot.
+pub(crate) const MAX_WORKERS: usize = 256;

@@ -1,0 +1,247 @@
+//! The live M:N runtime: stress tests that must lose nothing, and the
+//! properties the scheduler promises (tasks stay on their worker, blocking
+//! calls leave the workers free, yields let the others run, the registry
+//! says what each task waits for).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use knot::chan;
+use knot::runtime::TaskState;
+use knot::sync::{Mutex, WaitGroup};
+
+/// Sends `per_producer` numbered messages from each of `producers` tasks
+/// through a channel of `capacity`, receives them in `consumers` tasks, and
+/// checks that every message arrived exactly once.
+fn pass_messages(capacity: usize, producers: usize, consumers: usize, per_producer: usize) {
+    let (tx, rx) = chan::bounded::<usize>(capacity);
+    let senders: Vec<_> = (0..producers)
+        .map(|p| {
+            let tx = tx.clone();
+            knot::spawn(move || {
+                for i in 0..per_producer {
+                    tx.send(p * per_producer + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let receivers: Vec<_> = (0..consumers)
+        .map(|_| {
+            let rx = rx.clone();
+            knot::spawn(move || {
+                let mut got = Vec::new();
+                while let Ok(message) = rx.recv() {
+                    got.push(message);
+                }
+                got
+            })
+        })
+        .collect();
+    drop(rx);
+    for s in senders {
+        s.join().unwrap();
+    }
+    let total = producers * per_producer;
+    let mut seen = vec![false; total];
+    let mut count = 0;
+    for r in receivers {
+        for message in r.join().unwrap() {
+            assert!(!seen[message], "message {message} was received twice");
+            seen[message] = true;
+            count += 1;
+        }
+    }
+    assert_eq!(count, total, "messages were lost");
+}
+
+#[test]
+fn a_million_messages_through_a_bounded_channel_arrive_once_each() {
+    pass_messages(64, 8, 8, 125_000);
+}
+
+#[test]
+fn a_million_messages_through_a_rendezvous_channel_arrive_once_each() {
+    pass_messages(0, 4, 4, 250_000);
+}
+
+#[test]
+fn a_wait_group_over_a_hundred_thousand_tasks() {
+    const TASKS: usize = 100_000;
+    let wg = WaitGroup::new();
+    let done = Arc::new(AtomicUsize::new(0));
+    for _ in 0..TASKS {
+        wg.add(1);
+        let (wg, done) = (wg.clone(), Arc::clone(&done));
+        knot::go(move || {
+            done.fetch_add(1, Ordering::Relaxed);
+            wg.done();
+        });
+    }
+    wg.wait();
+    assert_eq!(done.load(Ordering::Relaxed), TASKS);
+}
+
+#[test]
+fn a_mutex_counter_under_many_tasks_loses_no_increment() {
+    let counter = Arc::new(Mutex::new(0u64));
+    let handles: Vec<_> = (0..64)
+        .map(|_| {
+            let counter = Arc::clone(&counter);
+            knot::spawn(move || {
+                for _ in 0..1_000 {
+                    *counter.lock() += 1;
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(*counter.lock(), 64_000);
+}
+
+#[test]
+fn a_task_stays_on_its_worker_across_waits() {
+    let handles: Vec<_> = (0..32)
+        .map(|_| {
+            knot::spawn(|| {
+                let first = thread::current().id();
+                let mut threads = HashSet::new();
+                for _ in 0..20 {
+                    // Each sleep parks the task; it must come back on the
+                    // same thread.
+                    knot::time::sleep(Duration::from_micros(200));
+                    knot::yield_now();
+                    threads.insert(thread::current().id());
+                }
+                (first, threads)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (first, threads) = h.join().unwrap();
+        assert_eq!(threads.len(), 1);
+        assert!(threads.contains(&first));
+    }
+}
+
+#[test]
+fn tasks_run_on_a_few_worker_threads() {
+    let handles: Vec<_> = (0..200)
+        .map(|_| knot::spawn(|| thread::current().name().map(String::from)))
+        .collect();
+    let threads: HashSet<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let workers = thread::available_parallelism().map_or(1, usize::from);
+    assert!(threads.len() <= workers.max(1), "{threads:?}");
+    for name in threads {
+        assert!(name.unwrap().starts_with("knot-worker-"));
+    }
+}
+
+#[test]
+fn blocking_calls_run_beside_the_workers() {
+    // Six calls that can only finish together: more than there are workers,
+    // so they must run on threads of their own.
+    const CALLS: usize = 6;
+    let barrier = Arc::new(Barrier::new(CALLS));
+    let handles: Vec<_> = (0..CALLS)
+        .map(|i| {
+            let barrier = Arc::clone(&barrier);
+            knot::spawn(move || {
+                knot::blocking(move || {
+                    barrier.wait();
+                    i * 2
+                })
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results, (0..CALLS).map(|i| i * 2).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_panic_in_a_blocking_call_resumes_in_its_task() {
+    let handle = knot::spawn(|| knot::blocking(|| -> u32 { panic!("disk on fire") }));
+    let error = handle.join().unwrap_err();
+    assert!(error.is_panic());
+    assert!(error.message().contains("disk on fire"), "{error}");
+}
+
+#[test]
+fn blocking_outside_a_task_runs_in_place() {
+    let me = thread::current().id();
+    assert!(knot::blocking(move || thread::current().id() == me));
+}
+
+#[test]
+fn a_blocked_task_shows_what_it_waits_for_and_where() {
+    let (tx, rx) = chan::bounded::<u8>(0);
+    let line = line!() + 1;
+    let handle = knot::task::Builder::new()
+        .name("listener")
+        .spawn(move || rx.recv());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let info = loop {
+        let info = knot::runtime::tasks()
+            .into_iter()
+            .find(|t| t.id == handle.id())
+            .expect("registered");
+        if info.state == TaskState::Blocked || Instant::now() > deadline {
+            break info;
+        }
+        thread::sleep(Duration::from_millis(1));
+    };
+    assert_eq!(info.state, TaskState::Blocked, "{info}");
+    let blocked = info.blocked.expect("blocked on something");
+    assert_eq!(blocked.op.name(), "recv");
+    assert_eq!(blocked.object.kind().to_string(), "Chan");
+    assert_eq!(blocked.site.file(), file!());
+    assert_eq!(blocked.site.line(), line);
+    assert!(info.to_string().contains("blocked for"), "{info}");
+    tx.send(9).unwrap();
+    assert_eq!(handle.join().unwrap(), Ok(9));
+}
+
+#[test]
+fn a_plain_thread_and_tasks_share_every_primitive() {
+    // The test thread parks on the same primitives the tasks suspend on.
+    let (tx, rx) = chan::bounded::<u32>(1);
+    let wg = WaitGroup::new();
+    wg.add(3);
+    for i in 0..3 {
+        let (tx, wg) = (tx.clone(), wg.clone());
+        knot::go(move || {
+            tx.send(i).unwrap();
+            wg.done();
+        });
+    }
+    let mut got: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
+    wg.wait();
+    got.sort_unstable();
+    assert_eq!(got, [0, 1, 2]);
+}
+
+#[test]
+fn three_services_called_at_once_take_as_long_as_one() {
+    let start = Instant::now();
+    let calls: Vec<_> = (0..3)
+        .map(|i| {
+            knot::spawn(move || {
+                knot::time::sleep(Duration::from_millis(200));
+                i
+            })
+        })
+        .collect();
+    let answers: Vec<_> = calls.into_iter().map(|c| c.join().unwrap()).collect();
+    assert_eq!(answers, [0, 1, 2]);
+    // Three sequential calls would take 600 ms: the sleeps overlap.
+    assert!(
+        start.elapsed() < Duration::from_millis(590),
+        "{:?}",
+        start.elapsed()
+    );
+}
