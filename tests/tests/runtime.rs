@@ -245,3 +245,49 @@ fn three_services_called_at_once_take_as_long_as_one() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_leak_guard_blames_only_the_test_that_leaked() {
+    // Two "tests" on threads of their own, inside their guards at the same
+    // time: one leaks a worker, the other joins everything it spawned.
+    let both_inside = Arc::new(Barrier::new(2));
+    let leaky = {
+        let both_inside = Arc::clone(&both_inside);
+        thread::Builder::new()
+            .name(String::from("tests::leaky"))
+            .spawn(move || {
+                // The sender outlives the guard: the worker is still blocked
+                // when the guard checks, and ends once the test is over.
+                let (_keep, never) = chan::bounded::<()>(0);
+                std::panic::catch_unwind(move || {
+                    let _guard = knot::leak_guard().timeout(Duration::from_millis(200));
+                    knot::task::Builder::new()
+                        .name("leaked-worker")
+                        .go(move || {
+                            let _ = never.recv();
+                        });
+                    both_inside.wait();
+                })
+            })
+            .unwrap()
+    };
+    let tidy = thread::Builder::new()
+        .name(String::from("tests::tidy"))
+        .spawn(move || {
+            std::panic::catch_unwind(move || {
+                let _guard = knot::leak_guard().timeout(Duration::from_millis(200));
+                let workers: Vec<_> = (0..4).map(|i| knot::spawn(move || i)).collect();
+                both_inside.wait();
+                for w in workers {
+                    w.join().unwrap();
+                }
+            })
+        })
+        .unwrap();
+    assert!(tidy.join().unwrap().is_ok(), "the tidy test was blamed");
+    let report = leaky.join().unwrap().expect_err("the leak is reported");
+    let report = report.downcast::<String>().expect("a text report");
+    assert!(report.starts_with("knot: 1 task still alive"), "{report}");
+    assert!(report.contains("leaked-worker"), "{report}");
+    assert!(report.contains("from thread 'tests::leaky'"), "{report}");
+}

@@ -34,6 +34,7 @@ mod blocking;
 mod config;
 mod live;
 pub mod monitor;
+mod overflow;
 pub mod registry;
 mod scheduler;
 mod stack;

@@ -19,7 +19,7 @@ use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 
-use corosensei::stack::DefaultStack;
+use corosensei::stack::{DefaultStack, Stack};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::atomic::AtomicCell;
@@ -112,6 +112,11 @@ pub(crate) struct Shared {
     pub(crate) ops: AtomicU64,
     /// The call site of the last of those operations.
     pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
+    /// The lowest address of the running task's stack mapping, where its
+    /// guard page is; 0 when it runs none. For the overflow handler.
+    pub(crate) stack_limit: AtomicUsize,
+    /// Where the running task was spawned.
+    pub(crate) running_site: AtomicCell<Option<&'static Location<'static>>>,
 }
 
 impl Runtime {
@@ -130,6 +135,8 @@ impl Runtime {
                 resumes: AtomicU64::new(0),
                 ops: AtomicU64::new(0),
                 last_site: AtomicCell::new(None),
+                stack_limit: AtomicUsize::new(0),
+                running_site: AtomicCell::new(None),
             });
             locals.push((index, fresh, parker));
         }
@@ -158,6 +165,8 @@ impl Runtime {
                 .spawn(move || work(runtime, local()))
                 .expect("knot: cannot start a worker thread of the runtime");
         }
+        crate::overflow::watch(runtime);
+        crate::overflow::install();
         crate::monitor::start(runtime);
         tracing::debug!(target: "knot", workers = count, "runtime started");
         runtime
@@ -267,6 +276,8 @@ struct Local {
 
 struct Started {
     coroutine: Coroutine<(), Suspend, (), DefaultStack>,
+    /// The lowest address of its stack mapping: the guard page.
+    stack_limit: usize,
     task: Arc<Task>,
     clock: TaskClock,
     stack_size: Option<usize>,
@@ -374,6 +385,7 @@ fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
             return;
         }
     };
+    let stack_limit = stack.limit().get();
     let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
         YIELDER.with(|y| y.set(yielder));
         body(Start::Run);
@@ -382,6 +394,7 @@ fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
     let slot = with_local(|l| {
         let started = Started {
             coroutine,
+            stack_limit,
             task: Arc::clone(&task),
             clock,
             stack_size,
@@ -410,6 +423,10 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
     shared
         .running
         .store(started.task.id.as_u64(), Ordering::Relaxed);
+    shared.running_site.store(Some(started.task.site));
+    shared
+        .stack_limit
+        .store(started.stack_limit, Ordering::Relaxed);
     shared.resumes.fetch_add(1, Ordering::Relaxed);
     CURRENT.with(|c| c.set(Some(Arc::clone(&started.task))));
     live_clock::swap(&mut started.clock);
@@ -418,6 +435,7 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
     YIELDER.with(|y| y.set(std::ptr::null()));
     CURRENT.with(|c| c.set(None));
     shared.running.store(0, Ordering::Relaxed);
+    shared.stack_limit.store(0, Ordering::Relaxed);
     match result {
         CoroutineResult::Yield(Suspend::Yield) => {
             with_local(|l| {
