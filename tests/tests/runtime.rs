@@ -180,7 +180,7 @@ fn blocking_outside_a_task_runs_in_place() {
 #[test]
 fn a_blocked_task_shows_what_it_waits_for_and_where() {
     let (tx, rx) = chan::bounded::<u8>(0);
-    let line = line!() + 1;
+    let line = line!() + 3;
     let handle = knot::task::Builder::new()
         .name("listener")
         .spawn(move || rx.recv());

@@ -44,7 +44,7 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 fn main_joining_a_task_that_waits_forever_is_a_deadlock() {
     let _serial = setup();
     let (tx, rx) = chan::bounded::<u32>(0);
-    let line = line!() + 1;
+    let line = line!() + 3;
     let waiter = knot::task::Builder::new()
         .name("waiter")
         .spawn(move || rx.recv());

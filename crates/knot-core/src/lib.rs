@@ -5,7 +5,8 @@
 //! A primitive is a small state machine plus a list of waiting tasks. An
 //! operation either completes, or asks the running executor to block the
 //! current task on the primitive until it may proceed. What blocking means
-//! (suspending a coroutine in the checker, parking an OS thread live) is the
+//! (suspending a coroutine, under the checker or on a live worker; parking
+//! the thread, for code outside any task) is the
 //! executor's business, never the primitive's.
 //!
 //! Users reach all of this through the `knot` crate; this crate is the

@@ -90,8 +90,8 @@ impl Builder {
     /// - `KNOT_DEADLOCK_TIMEOUT`: how long everything must stay asleep before
     ///   a deadlock is declared, in the same form; `off` turns it off.
     ///
-    /// A value that cannot be read is reported on stderr and the default is
-    /// kept.
+    /// An empty value means the default; a value that cannot be read is
+    /// reported on stderr and the default is kept.
     pub fn from_env() -> Builder {
         Builder {
             config: Config::from_env(),
@@ -181,6 +181,9 @@ fn default_workers() -> usize {
 /// stderr and ignored.
 fn read<T>(name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
     let value = std::env::var(name).ok()?;
+    if value.trim().is_empty() {
+        return None;
+    }
     match parse(value.trim()) {
         Ok(parsed) => Some(parsed),
         Err(expected) => {

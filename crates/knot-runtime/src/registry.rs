@@ -35,7 +35,7 @@
 //! assert!(knot::leaks().iter().all(|t| t.id != id));
 //! ```
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
@@ -349,7 +349,10 @@ impl LeakGuard {
     pub fn new() -> LeakGuard {
         static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
         let scope = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
-        SCOPES.with(|s| s.borrow_mut().push(scope));
+        SCOPES.with(|s| {
+            let mut scopes = s.borrow_mut();
+            *scopes = scopes.iter().copied().chain([scope]).collect();
+        });
         LeakGuard {
             scope,
             grace: DEFAULT_LEAK_GRACE,
@@ -396,7 +399,10 @@ impl Default for LeakGuard {
 impl Drop for LeakGuard {
     fn drop(&mut self) {
         let scope = self.scope;
-        SCOPES.with(|s| s.borrow_mut().retain(|s| *s != scope));
+        SCOPES.with(|s| {
+            let mut scopes = s.borrow_mut();
+            *scopes = scopes.iter().copied().filter(|s| *s != scope).collect();
+        });
         if thread::panicking() {
             return;
         }
@@ -554,8 +560,11 @@ pub(crate) fn register(
         ),
         None => (
             None,
-            thread::current().name().map(Arc::from),
-            SCOPES.with(|s| Arc::from(s.borrow().as_slice())),
+            ORIGIN.with(|o| {
+                o.get_or_init(|| thread::current().name().map(Arc::from))
+                    .clone()
+            }),
+            SCOPES.with(|s| Arc::clone(&s.borrow())),
         ),
     };
     let task = Arc::new(Task::new(
@@ -612,7 +621,9 @@ fn notify_watchers() {
 
 thread_local! {
     /// The leak guards alive on this plain thread, innermost last.
-    static SCOPES: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    static SCOPES: RefCell<Arc<[u64]>> = RefCell::new(Arc::from([]));
+    /// The name of this plain thread, for the tasks it spawns.
+    static ORIGIN: OnceCell<Option<Arc<str>>> = const { OnceCell::new() };
 }
 
 #[cfg(test)]

@@ -171,8 +171,8 @@ impl Unpark for Task {
                 Err(actual) => current = actual,
             }
         }
+        tracing::trace!(target: "knot", task = self.id.as_u64(), "wake");
         if current == PARKED {
-            tracing::trace!(target: "knot", task = self.id.as_u64(), "wake");
             let (worker, slot) = unpack(self.home.load(Ordering::Acquire));
             crate::scheduler::runtime().wake(worker, slot);
         }

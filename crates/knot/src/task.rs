@@ -66,8 +66,10 @@ where
 
 /// Lets other tasks run before the caller continues.
 ///
-/// Under the checker this is a scheduling point with no effect of its own;
-/// live it yields the thread.
+/// Under the checker this is a scheduling point with no effect of its own.
+/// Live, a task goes behind the other tasks of its worker (tasks are not
+/// preempted, so a long loop that waits for another task must yield), and
+/// a plain thread yields to the OS.
 ///
 /// ```
 /// knot::yield_now();
@@ -111,7 +113,14 @@ impl Builder {
         self
     }
 
-    /// Sets the size of the task's stack in bytes.
+    /// Sets the size of the task's stack in bytes; 256 KiB
+    /// ([`runtime::DEFAULT_STACK_SIZE`](crate::runtime::DEFAULT_STACK_SIZE))
+    /// unless set.
+    ///
+    /// The size is address space: only the pages the task touches cost
+    /// memory. A task that needs more than it has crashes the process with
+    /// a message that names it (the stack ends in a guard page), so give
+    /// deep recursion room here.
     pub fn stack_size(mut self, size: usize) -> Builder {
         self.config.stack_size = Some(size);
         self
