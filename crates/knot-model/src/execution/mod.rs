@@ -464,60 +464,83 @@ fn suspend(why: Suspend) -> Resume {
 
 /// Resumes tasks until none can run or the execution fails.
 fn run_loop() {
+    /// What one borrow of the execution state decides.
+    enum Turn {
+        /// Resume this task's coroutine.
+        Resume(usize, Task),
+        /// Fire the earliest timer.
+        Timer,
+        /// Nothing can run: judge how the execution ended.
+        Judge,
+        /// The execution ends now.
+        Stop,
+    }
     let mut next = Some(0);
     // The task that spawned the one being started, to resume afterwards.
     let mut parent: Option<usize> = None;
+    // The task that ran last, with what its coroutine gave back.
+    let mut ran: Option<(usize, Task, CoroutineResult<Suspend, TaskEnd>)> = None;
     loop {
-        let task = match next.take() {
-            Some(task) => task,
-            None => match with(|ex| ex.pick(None)) {
-                Next::Task(task) => task,
-                Next::Timer => {
-                    if fire_timer() {
-                        return;
+        // One borrow both takes in what the last task did and picks and
+        // prepares the next.
+        let turn = with(|ex| {
+            if let Some((task, coroutine, result)) = ran.take() {
+                ex.in_task = false;
+                match result {
+                    CoroutineResult::Yield(why) => {
+                        ex.tasks[task].coroutine = Some(coroutine);
+                        match why {
+                            Suspend::Abort => return Turn::Stop,
+                            Suspend::Start(child) => {
+                                parent = Some(task);
+                                next = Some(child);
+                            }
+                            Suspend::Switch(to) => next = Some(to),
+                            Suspend::Block | Suspend::Started => next = parent.take(),
+                        }
                     }
-                    continue;
+                    CoroutineResult::Return(end) => {
+                        ex.stacks.push(coroutine.into_stack());
+                        ex.finish(task, end);
+                        next = parent.take();
+                        if ex.finding.is_some() {
+                            return Turn::Stop;
+                        }
+                    }
                 }
-                Next::Nothing => break,
-            },
-        };
-        let mut coroutine = with(|ex| {
+            }
+            let task = match next.take() {
+                Some(task) => task,
+                None => match ex.pick(None) {
+                    Next::Task(task) => task,
+                    Next::Timer => return Turn::Timer,
+                    Next::Nothing => return Turn::Judge,
+                },
+            };
             ex.current = task;
             ex.in_task = true;
             for timer in &mut ex.timers {
                 timer.idle = false;
             }
             ex.set_state(task, State::Runnable);
-            ex.tasks[task].coroutine.take()
-        })
-        .expect("knot: a runnable task has no coroutine");
-        let result = coroutine.resume(Resume::Run);
-        let stop = with(|ex| {
-            ex.in_task = false;
-            match result {
-                CoroutineResult::Yield(why) => {
-                    ex.tasks[task].coroutine = Some(coroutine);
-                    match why {
-                        Suspend::Abort => return true,
-                        Suspend::Start(child) => {
-                            parent = Some(task);
-                            next = Some(child);
-                        }
-                        Suspend::Switch(to) => next = Some(to),
-                        Suspend::Block | Suspend::Started => next = parent.take(),
-                    }
-                    false
-                }
-                CoroutineResult::Return(end) => {
-                    ex.stacks.push(coroutine.into_stack());
-                    ex.finish(task, end);
-                    next = parent.take();
-                    ex.finding.is_some()
+            let coroutine = ex.tasks[task]
+                .coroutine
+                .take()
+                .expect("knot: a runnable task has no coroutine");
+            Turn::Resume(task, coroutine)
+        });
+        match turn {
+            Turn::Resume(task, mut coroutine) => {
+                let result = coroutine.resume(Resume::Run);
+                ran = Some((task, coroutine, result));
+            }
+            Turn::Timer => {
+                if fire_timer() {
+                    return;
                 }
             }
-        });
-        if stop {
-            return;
+            Turn::Judge => break,
+            Turn::Stop => return,
         }
     }
     with(Execution::judge_end);
@@ -695,15 +718,15 @@ impl Execution {
     }
 
     /// Sets a task's state, keeping [`can_run`](Self::can_run) current.
+    #[inline]
     pub(crate) fn set_state(&mut self, task: usize, state: State) {
+        let can_run = matches!(state, State::Runnable | State::Blocked { ready: true, .. });
         self.tasks[task].state = state;
-        self.mark(
-            task,
-            matches!(state, State::Runnable | State::Blocked { ready: true, .. }),
-        );
+        self.mark(task, can_run);
     }
 
     /// Marks `task` as one that can run, or not.
+    #[inline]
     fn mark(&mut self, task: usize, can_run: bool) {
         let (word, bit) = (task / 64, 1u64 << (task % 64));
         if word >= self.can_run.len() {
