@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError
 use std::time::Duration;
 
 use super::error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
-use super::select::{select, select_waiting, RecvArm, SendArm};
+use super::select::{select, select_waiting, RecvArm};
 use crate::clock::VectorClock;
-use crate::executor::{self, Failure, FailureKind, Waker};
+use crate::executor::{self, BlockedOn, Failure, FailureKind, Waker};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 
@@ -174,6 +174,20 @@ fn claim<'q, T>(
         .find(|e| !is(&e.selector, mine) && e.selector.try_fire(e.arm))
 }
 
+/// Puts the running task at the back of `queue`, a plain send with its
+/// value or a plain receive, and returns the selector that says when its
+/// wait ends. The caller holds the protocol lock.
+fn wait<T>(queue: &mut VecDeque<Entry<T>>, value: Option<T>) -> Arc<Selector> {
+    let selector = Arc::new(Selector::new());
+    queue.push_back(Entry {
+        selector: Arc::clone(&selector),
+        arm: 0,
+        waker: executor::current(),
+        value,
+    });
+    selector
+}
+
 fn waiting<T>(queue: &VecDeque<Entry<T>>, mine: Option<&Arc<Selector>>) -> bool {
     queue
         .iter()
@@ -183,6 +197,28 @@ fn waiting<T>(queue: &VecDeque<Entry<T>>, mine: Option<&Arc<Selector>>) -> bool 
 impl<T> Chan<T> {
     pub(crate) fn state(&self) -> StdMutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until `selector` fires, then takes its entry out of `queue`:
+    /// a plain send's or receive's wait, registered by [`wait`].
+    fn wait_for(
+        &self,
+        selector: &Arc<Selector>,
+        op: Op,
+        site: &'static Location<'static>,
+        queue: impl Fn(&mut State<T>) -> &mut VecDeque<Entry<T>>,
+    ) -> Entry<T> {
+        let blocked = BlockedOn {
+            object: self.object,
+            op,
+            site,
+        };
+        while selector.fired().is_none() {
+            executor::block(blocked);
+        }
+        let _protocol = protocol();
+        State::leave(queue(&mut self.state()), selector)
+            .expect("knot: a channel waiter left its queue before its wait ended")
     }
 
     /// Orders the running task's completed operation with every earlier
@@ -302,26 +338,42 @@ impl<T> Sender<T> {
     }
 
     fn send_at(&self, value: T, site: &'static Location<'static>) -> Result<(), SendError<T>> {
-        executor::operation(Op::Send, Some(&self.chan.object), site);
-        // Most sends complete at once: no select machinery for them.
-        let attempt = {
+        let chan = &*self.chan;
+        executor::operation(Op::Send, Some(&chan.object), site);
+        // A plain send is a select with one arm and no default, written out:
+        // it completes at once if it can, and otherwise waits in the queue
+        // until a receiver takes its value or the channel closes.
+        let selector = {
             let _protocol = protocol();
-            self.chan.state().try_send(value, None)
+            let mut state = chan.state();
+            match state.try_send(value, None) {
+                Ok(()) => None,
+                Err(TrySendError::Closed(value)) => Some(Err(SendError(value))),
+                Err(TrySendError::Full(value)) => {
+                    executor::touch(&chan.object, Op::Send);
+                    Some(Ok(wait(&mut state.senders_waiting, Some(value))))
+                }
+            }
         };
-        let value = match attempt {
-            Ok(()) => {
-                self.chan.synchronize();
+        let selector = match selector {
+            None => {
+                chan.synchronize();
                 return Ok(());
             }
-            Err(TrySendError::Closed(value)) => {
-                self.chan.synchronize();
-                return Err(SendError(value));
+            Some(Err(closed)) => {
+                chan.synchronize();
+                return Err(closed);
             }
-            Err(TrySendError::Full(value)) => value,
+            Some(Ok(selector)) => selector,
         };
-        let mut arm = SendArm::new(self, value);
-        select_waiting(&mut [&mut arm], Op::Send, site);
-        arm.into_result()
+        let entry = chan.wait_for(&selector, Op::Send, site, |state| {
+            &mut state.senders_waiting
+        });
+        chan.synchronize();
+        match entry.value {
+            None => Ok(()),
+            Some(value) => Err(SendError(value)),
+        }
     }
 
     /// Sends `value` if that needs no wait.
@@ -455,19 +507,27 @@ impl<T> Receiver<T> {
     }
 
     fn recv_at(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
-        executor::operation(Op::Recv, Some(&self.chan.object), site);
-        // Most receives complete at once: no select machinery for them.
-        let attempt = {
+        let chan = &*self.chan;
+        executor::operation(Op::Recv, Some(&chan.object), site);
+        // A plain receive is a select with one arm and no default, written
+        // out: it completes at once if it can, and otherwise waits in the
+        // queue until a sender delivers a value or the channel closes.
+        let selector = {
             let _protocol = protocol();
-            self.chan.state().try_recv(None)
+            let mut state = chan.state();
+            if let Some(result) = state.try_recv(None) {
+                drop((state, _protocol));
+                chan.synchronize();
+                return result;
+            }
+            executor::touch(&chan.object, Op::Recv);
+            wait(&mut state.receivers_waiting, None)
         };
-        if let Some(result) = attempt {
-            self.chan.synchronize();
-            return result;
-        }
-        let mut arm = RecvArm::new(self);
-        select_waiting(&mut [&mut arm], Op::Recv, site);
-        arm.into_result()
+        let entry = chan.wait_for(&selector, Op::Recv, site, |state| {
+            &mut state.receivers_waiting
+        });
+        chan.synchronize();
+        entry.value.ok_or(RecvError)
     }
 
     /// Receives a value if that needs no wait.

@@ -133,6 +133,10 @@ pub(crate) struct Execution {
     pub(crate) schedule: Schedule,
     scheduler: Box<dyn Scheduler>,
     runnable: Vec<usize>,
+    /// The tasks that can run ([`State::Runnable`], or blocked and ready):
+    /// bit `i % 64` of word `i / 64` for task `i`, kept with every change
+    /// of state so that choosing a task need not look at every slot.
+    can_run: Vec<u64>,
     stacks: Vec<DefaultStack>,
     stack_size: usize,
     /// Virtual time.
@@ -269,6 +273,7 @@ impl Session {
                 schedule: Schedule::default(),
                 scheduler,
                 runnable: Vec::new(),
+                can_run: Vec::new(),
                 stacks: Vec::new(),
                 stack_size: DEFAULT_STACK_SIZE,
                 now: Duration::ZERO,
@@ -459,61 +464,83 @@ fn suspend(why: Suspend) -> Resume {
 
 /// Resumes tasks until none can run or the execution fails.
 fn run_loop() {
+    /// What one borrow of the execution state decides.
+    enum Turn {
+        /// Resume this task's coroutine.
+        Resume(usize, Task),
+        /// Fire the earliest timer.
+        Timer,
+        /// Nothing can run: judge how the execution ended.
+        Judge,
+        /// The execution ends now.
+        Stop,
+    }
     let mut next = Some(0);
     // The task that spawned the one being started, to resume afterwards.
     let mut parent: Option<usize> = None;
+    // The task that ran last, with what its coroutine gave back.
+    let mut ran: Option<(usize, Task, CoroutineResult<Suspend, TaskEnd>)> = None;
     loop {
-        let task = match next.take() {
-            Some(task) => task,
-            None => match with(|ex| ex.pick(None)) {
-                Next::Task(task) => task,
-                Next::Timer => {
-                    if fire_timer() {
-                        return;
+        // One borrow both takes in what the last task did and picks and
+        // prepares the next.
+        let turn = with(|ex| {
+            if let Some((task, coroutine, result)) = ran.take() {
+                ex.in_task = false;
+                match result {
+                    CoroutineResult::Yield(why) => {
+                        ex.tasks[task].coroutine = Some(coroutine);
+                        match why {
+                            Suspend::Abort => return Turn::Stop,
+                            Suspend::Start(child) => {
+                                parent = Some(task);
+                                next = Some(child);
+                            }
+                            Suspend::Switch(to) => next = Some(to),
+                            Suspend::Block | Suspend::Started => next = parent.take(),
+                        }
                     }
-                    continue;
+                    CoroutineResult::Return(end) => {
+                        ex.stacks.push(coroutine.into_stack());
+                        ex.finish(task, end);
+                        next = parent.take();
+                        if ex.finding.is_some() {
+                            return Turn::Stop;
+                        }
+                    }
                 }
-                Next::Nothing => break,
-            },
-        };
-        let mut coroutine = with(|ex| {
+            }
+            let task = match next.take() {
+                Some(task) => task,
+                None => match ex.pick(None) {
+                    Next::Task(task) => task,
+                    Next::Timer => return Turn::Timer,
+                    Next::Nothing => return Turn::Judge,
+                },
+            };
             ex.current = task;
             ex.in_task = true;
             for timer in &mut ex.timers {
                 timer.idle = false;
             }
-            let slot = &mut ex.tasks[task];
-            slot.state = State::Runnable;
-            slot.coroutine.take()
-        })
-        .expect("knot: a runnable task has no coroutine");
-        let result = coroutine.resume(Resume::Run);
-        let stop = with(|ex| {
-            ex.in_task = false;
-            match result {
-                CoroutineResult::Yield(why) => {
-                    ex.tasks[task].coroutine = Some(coroutine);
-                    match why {
-                        Suspend::Abort => return true,
-                        Suspend::Start(child) => {
-                            parent = Some(task);
-                            next = Some(child);
-                        }
-                        Suspend::Switch(to) => next = Some(to),
-                        Suspend::Block | Suspend::Started => next = parent.take(),
-                    }
-                    false
-                }
-                CoroutineResult::Return(end) => {
-                    ex.stacks.push(coroutine.into_stack());
-                    ex.finish(task, end);
-                    next = parent.take();
-                    ex.finding.is_some()
+            ex.set_state(task, State::Runnable);
+            let coroutine = ex.tasks[task]
+                .coroutine
+                .take()
+                .expect("knot: a runnable task has no coroutine");
+            Turn::Resume(task, coroutine)
+        });
+        match turn {
+            Turn::Resume(task, mut coroutine) => {
+                let result = coroutine.resume(Resume::Run);
+                ran = Some((task, coroutine, result));
+            }
+            Turn::Timer => {
+                if fire_timer() {
+                    return;
                 }
             }
-        });
-        if stop {
-            return;
+            Turn::Judge => break,
+            Turn::Stop => return,
         }
     }
     with(Execution::judge_end);
@@ -536,13 +563,7 @@ fn fire_timer() -> bool {
         ex.now = ex.now.max(timer.deadline);
         // While every task waits, a tick that wakes nobody is followed by
         // ticks that would wake nobody either.
-        let stalled = timer.periodic
-            && ex.tasks[..ex.live].iter().all(|t| {
-                !matches!(
-                    t.state,
-                    State::Runnable | State::Blocked { ready: true, .. }
-                )
-            });
+        let stalled = timer.periodic && ex.can_run.iter().all(|&bits| bits == 0);
         ex.firing_stalled = stalled.then_some((ex.wakes, ex.timer_seq));
         if ex.tracking {
             ex.footprint.push(Access::timers());
@@ -564,15 +585,17 @@ fn fire_timer() -> bool {
             }
         }
         ex.events += 1;
-        let step = ex.events;
-        ex.trace.push(Event {
-            step,
-            task: owner,
-            op: Op::Fire,
-            object: None,
-            site: None,
-            blocks: false,
-        });
+        if ex.detailed {
+            let step = ex.events;
+            ex.trace.push(Event {
+                step,
+                task: owner,
+                op: Op::Fire,
+                object: None,
+                site: None,
+                blocks: false,
+            });
+        }
     });
     false
 }
@@ -618,6 +641,7 @@ impl Execution {
         self.finding = None;
         self.next_object = 0;
         self.trace.clear();
+        self.can_run.fill(0);
         self.races.tracked = self.races.wanted;
         self.now = Duration::ZERO;
         self.timer_seq = 0;
@@ -663,6 +687,7 @@ impl Execution {
         } else {
             self.tasks.push(slot);
         }
+        self.mark(id, true);
         // A spawned task starts with everything its parent did; both then
         // move on separately.
         if self.races.tracked {
@@ -692,20 +717,50 @@ impl Execution {
         TaskKey((u64::from(self.generation) << 32) | task as u64)
     }
 
+    /// Sets a task's state, keeping [`can_run`](Self::can_run) current.
+    #[inline]
+    pub(crate) fn set_state(&mut self, task: usize, state: State) {
+        let can_run = matches!(state, State::Runnable | State::Blocked { ready: true, .. });
+        self.tasks[task].state = state;
+        self.mark(task, can_run);
+    }
+
+    /// Marks `task` as one that can run, or not.
+    #[inline]
+    fn mark(&mut self, task: usize, can_run: bool) {
+        let (word, bit) = (task / 64, 1u64 << (task % 64));
+        if word >= self.can_run.len() {
+            self.can_run.resize(word + 1, 0);
+        }
+        if can_run {
+            self.can_run[word] |= bit;
+        } else {
+            self.can_run[word] &= !bit;
+        }
+    }
+
+    /// Whether `task` can run.
+    fn can_run(&self, task: usize) -> bool {
+        self.can_run
+            .get(task / 64)
+            .is_some_and(|bits| bits & (1u64 << (task % 64)) != 0)
+    }
+
+    /// Records an operation that went ahead. Only the detailed replay that
+    /// builds a report keeps the events; the others just count them.
     fn record(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         self.events += 1;
-        let task = self.current;
         if self.detailed {
             self.trace_event(op, object, site, false);
+            self.trace.push(Event {
+                step: self.events,
+                task: self.current,
+                op,
+                object: object.copied(),
+                site: Some(site),
+                blocks: false,
+            });
         }
-        self.trace.push(Event {
-            step: self.events,
-            task,
-            op,
-            object: object.copied(),
-            site: Some(site),
-            blocks: false,
-        });
         if self.tracking {
             if let Some(object) = object {
                 self.footprint.push(Access::of(object, op));
@@ -718,18 +773,16 @@ impl Execution {
     fn trace_wait(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         if self.detailed {
             self.trace_event(op, object, site, true);
+            self.trace.push(Event {
+                step: self.events + 1,
+                task: self.current,
+                op,
+                object: object.copied(),
+                site: Some(site),
+                blocks: true,
+            });
         }
         self.events += 1;
-        let step = self.events;
-        let task = self.current;
-        self.trace.push(Event {
-            step,
-            task,
-            op,
-            object: object.copied(),
-            site: Some(site),
-            blocks: true,
-        });
     }
 
     /// Sends one event of the detailed replay to `tracing`.
@@ -765,12 +818,12 @@ impl Execution {
             return Next::Nothing;
         }
         self.runnable.clear();
-        for (i, slot) in self.tasks[..self.live].iter().enumerate() {
-            if matches!(
-                slot.state,
-                State::Runnable | State::Blocked { ready: true, .. }
-            ) {
-                self.runnable.push(i);
+        for (word, &bits) in self.can_run.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                self.runnable
+                    .push(word * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
             }
         }
         if self.timers.iter().any(|t| !t.idle) {
@@ -806,7 +859,7 @@ impl Execution {
             },
         };
         self.stepping = Some(chosen);
-        if current.is_some_and(|c| c != chosen && self.runnable.contains(&c)) {
+        if current.is_some_and(|c| c != chosen && self.can_run(c)) {
             self.preemptions += 1;
         }
         if chosen == TIMER {
@@ -855,11 +908,15 @@ impl Execution {
     }
 
     fn finish(&mut self, task: usize, end: TaskEnd) {
+        let finished = match end {
+            TaskEnd::Panicked(_) => State::Panicked,
+            _ => State::Finished,
+        };
+        self.set_state(task, finished);
         let slot = &mut self.tasks[task];
         match end {
-            TaskEnd::Returned | TaskEnd::TornDown => slot.state = State::Finished,
+            TaskEnd::Returned | TaskEnd::TornDown => {}
             TaskEnd::Panicked(message) => {
-                slot.state = State::Panicked;
                 slot.panic = Some(match panics::take_site() {
                     Some(site) => format!("{message} (at {site})"),
                     None => message,

@@ -19,7 +19,7 @@ use crate::dpor::Access;
 enum Step {
     /// Not an event (teardown, a timer's action, unwinding): carry on.
     Inert,
-    /// The task goes on at once.
+    /// The task goes on at once (its operation is recorded already).
     Go,
     /// Another task, or nothing, runs now.
     Suspend(Suspend),
@@ -54,7 +54,7 @@ fn point(
                 // to be scheduled like any other.
                 ex.tasks[task].started = true;
                 if let Some((on, ready)) = wait {
-                    ex.tasks[task].state = State::Blocked { on, ready };
+                    ex.set_state(task, State::Blocked { on, ready });
                     if !ready {
                         ex.trace_wait(op, object, site);
                     }
@@ -69,7 +69,7 @@ fn point(
                 return Step::Suspend(Suspend::Abort);
             }
             if let (Some((on, ready)), true) = (wait, first) {
-                ex.tasks[task].state = State::Blocked { on, ready };
+                ex.set_state(task, State::Blocked { on, ready });
                 if ex.detailed {
                     ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
                 }
@@ -83,7 +83,9 @@ fn point(
             }
             match ex.pick(Some(task)) {
                 Next::Task(next) if next == task => {
-                    ex.tasks[task].state = State::Runnable;
+                    ex.set_state(task, State::Runnable);
+                    // Recorded now: it goes ahead at once.
+                    ex.record(op, object, site);
                     Step::Go
                 }
                 Next::Task(next) => Step::Suspend(Suspend::Switch(next)),
@@ -93,8 +95,7 @@ fn point(
         });
         first = false;
         let resume = match step {
-            Step::Inert => return Resume::Run,
-            Step::Go => Resume::Run,
+            Step::Inert | Step::Go => return Resume::Run,
             Step::Suspend(why) => suspend(why),
             // Time passes while the task works: fire the timer, then
             // decide again.
@@ -166,10 +167,13 @@ impl Executor for Model {
             if !ex.teardown {
                 let current = ex.current;
                 let waiting = matches!(ex.tasks[current].state, State::Runnable);
-                ex.tasks[current].state = State::Blocked {
-                    on: *blocked,
-                    ready: false,
-                };
+                ex.set_state(
+                    current,
+                    State::Blocked {
+                        on: *blocked,
+                        ready: false,
+                    },
+                );
                 if waiting && ex.in_task {
                     ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
                 }
@@ -199,25 +203,28 @@ impl Executor for Model {
                 // A waiter left over from an earlier execution.
                 return;
             }
-            if let State::Blocked { on, ready: r } = &mut ex.tasks[index].state {
-                if ready && !*r {
+            if let State::Blocked { on, ready: was } = ex.tasks[index].state {
+                if ready == was {
+                    return;
+                }
+                if ready {
                     ex.wakes += 1;
                 }
-                let starts_waiting = *r && !ready;
-                *r = ready;
-                if starts_waiting && !ex.teardown {
+                ex.set_state(index, State::Blocked { on, ready });
+                if was && !ex.teardown {
                     // It was about to go on; from here it waits.
-                    let on = *on;
                     ex.events += 1;
-                    let step = ex.events;
-                    ex.trace.push(Event {
-                        step,
-                        task: index,
-                        op: on.op,
-                        object: Some(on.object),
-                        site: Some(on.site),
-                        blocks: true,
-                    });
+                    if ex.detailed {
+                        let step = ex.events;
+                        ex.trace.push(Event {
+                            step,
+                            task: index,
+                            op: on.op,
+                            object: Some(on.object),
+                            site: Some(on.site),
+                            blocks: true,
+                        });
+                    }
                 }
             }
         });
@@ -344,7 +351,7 @@ impl Executor for Model {
             }
             let task = ex.current;
             if let (FailureKind::Deadlock, Some(on)) = (failure.kind, failure.blocked) {
-                ex.tasks[task].state = State::Blocked { on, ready: false };
+                ex.set_state(task, State::Blocked { on, ready: false });
                 if ex.detailed {
                     ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
                 }
