@@ -190,3 +190,53 @@ fn unpack(home: usize) -> (usize, usize) {
 /// The most workers a runtime can have: the worker's number shares a word
 /// with the task's slot.
 pub(crate) const MAX_WORKERS: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task() -> Task {
+        Task::new(
+            TaskId::new(1),
+            None,
+            Location::caller(),
+            None,
+            None,
+            Arc::from([]),
+            false,
+        )
+    }
+
+    #[test]
+    fn a_wake_up_before_the_wait_is_kept_for_it() {
+        let t = task();
+        assert!(!t.take_notification());
+        t.unpark();
+        t.unpark();
+        // Two wake-ups before a wait are one.
+        assert!(t.take_notification());
+        assert!(!t.take_notification());
+    }
+
+    #[test]
+    fn a_wake_up_while_suspending_runs_the_task_again() {
+        let t = task();
+        t.unpark();
+        assert_eq!(t.park(), Parked::Woken);
+        // Consumed: the next park sleeps.
+        assert_eq!(t.park(), Parked::Asleep);
+    }
+
+    #[test]
+    fn a_finished_task_ignores_wake_ups() {
+        let t = task();
+        t.finish();
+        t.unpark();
+        assert!(!t.take_notification());
+    }
+
+    #[test]
+    fn an_unnamed_task_is_called_after_its_number() {
+        assert_eq!(task().display_name(), "task-1");
+    }
+}
