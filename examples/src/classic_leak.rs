@@ -31,7 +31,10 @@
 //! returns. Main joins it, so it cannot outlive main, and the code says who
 //! ends the mailer and when.
 
+use std::time::Duration;
+
 use knot::chan::{self, Receiver, Sender};
+use knot::runtime::TaskInfo;
 use knot::ReportKind;
 
 /// One line that says what this example shows.
@@ -75,6 +78,23 @@ pub fn fixed() {
     // the mailer to see that.
     outbox.close();
     mailer.join().expect("the mailer does not panic");
+}
+
+/// How long the live leak check gives tasks to finish before it lists them.
+pub const LEAK_GRACE: Duration = Duration::from_millis(100);
+
+/// Runs [`fixed`] and then [`buggy`] live, outside the checker, and returns
+/// the tasks the live registry still sees alive after each, as Go's goleak
+/// would: none after the fix, and the mailer, blocked in `recv` on the
+/// outbox, after the bug.
+///
+/// The leaked mailer stays blocked until the process ends.
+pub fn run_live() -> (Vec<TaskInfo>, Vec<TaskInfo>) {
+    fixed();
+    let after_fix = knot::runtime::wait_for_leaks(LEAK_GRACE);
+    buggy();
+    let after_bug = knot::runtime::wait_for_leaks(LEAK_GRACE);
+    (after_fix, after_bug)
 }
 
 /// Queues every email, then waits until each one is confirmed sent.

@@ -45,7 +45,7 @@
 //! assert!(clean.report.is_none());
 //! ```
 //!
-//! The same functions run live too, outside the checker, with real threads:
+//! The same functions run live too, outside the checker, on the runtime:
 //! [`services::run_live`] fetches three slow services concurrently and
 //! returns how long that took, and [`fan_out::run_live`] asks three services
 //! under a 50 ms deadline and returns the page it got in that time.

@@ -83,7 +83,7 @@ pub fn fixed() {
     assert_eq!(page.len(), SERVICES.len(), "an answer is missing: {page:?}");
 }
 
-/// Runs [`fixed`] live, on real threads, with each service taking
+/// Runs [`fixed`] live, on the runtime's workers, with each service taking
 /// [`LATENCY`] (200 ms) to answer, and returns how long the whole page took.
 ///
 /// Since the three fetches run concurrently, that is about 200 ms, not

@@ -145,6 +145,19 @@ mod classic_leak {
     fn fixed() {
         super::clean(classic_leak::fixed);
     }
+
+    #[test]
+    fn run_live_lists_only_the_blocked_mailer() {
+        let (after_fix, after_bug) = classic_leak::run_live();
+        assert!(after_fix.is_empty(), "{after_fix:?}");
+        let mailer = after_bug
+            .iter()
+            .find(|t| t.name == "mailer")
+            .expect("the mailer is left behind");
+        let blocked = mailer.blocked.expect("blocked");
+        assert_eq!(blocked.op.name(), "recv");
+        assert!(blocked.site.file().ends_with("classic_leak.rs"));
+    }
 }
 
 mod worker_pool {

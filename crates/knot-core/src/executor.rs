@@ -564,7 +564,11 @@ fn thread_key() -> TaskKey {
 
 // Live keys and object numbers start high so that they never look like the
 // checker's small per-execution numbers in a report.
-static NEXT_LIVE_ID: AtomicU64 = AtomicU64::new(1 << 48);
+static NEXT_LIVE_ID: AtomicU64 = AtomicU64::new(LIVE_IDS);
+
+/// The first number [`live_id`] hands out: live objects and keys are
+/// numbered from here up, far above the checker's per-execution numbers.
+pub const LIVE_IDS: u64 = 1 << 48;
 
 thread_local! {
     static EXECUTOR: Cell<Option<&'static dyn Executor>> = const { Cell::new(None) };

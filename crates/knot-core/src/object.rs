@@ -135,7 +135,14 @@ impl Object {
 }
 
 impl fmt::Display for Object {
+    /// `Chan#3`. Objects made outside the checker are numbered from
+    /// [`LIVE_IDS`](crate::executor::LIVE_IDS) up, so that they never
+    /// collide with the checker's; they are shown from 1 all the same.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.kind, self.id)
+        let id = match self.id.checked_sub(crate::executor::LIVE_IDS) {
+            Some(live) => live + 1,
+            None => self.id,
+        };
+        write!(f, "{}#{}", self.kind, id)
     }
 }

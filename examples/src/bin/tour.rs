@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use knot::{Checker, Outcome, ReportKind};
-use knot_examples::{fan_out, services, Example, EXAMPLES, ITERATIONS, SEED};
+use knot_examples::{classic_leak, fan_out, services, Example, EXAMPLES, ITERATIONS, SEED};
 
 /// The width of the rule lines around each report.
 const WIDTH: usize = 78;
@@ -107,8 +107,8 @@ fn main() -> ExitCode {
         println!();
         println!("{}", rule("services, live", '='));
         println!(
-            "The fixed services program again, outside the checker: real threads, and each\n\
-             service sleeps {} ms before it answers.",
+            "The fixed services program again, outside the checker: tasks on the runtime's\n\
+             worker threads, and each service sleeps {} ms before it answers.",
             services::LATENCY.as_millis()
         );
         let elapsed = services::run_live();
@@ -141,6 +141,31 @@ fn main() -> ExitCode {
             elapsed.as_millis(),
             list(&missed, "no service")
         );
+    }
+
+    if everything && !replay {
+        println!();
+        println!("{}", rule("classic_leak, live", '='));
+        println!(
+            "The classic_leak programs again, outside the checker, each followed by knot's\n\
+             live leak check (knot::runtime::wait_for_leaks, like Go's goleak), which lists\n\
+             the tasks still alive {} ms after main returned and what each waits for.",
+            classic_leak::LEAK_GRACE.as_millis()
+        );
+        let (after_fix, after_bug) = classic_leak::run_live();
+        println!("fixed version: {} task(s) left behind", after_fix.len());
+        print!(
+            "{}",
+            knot::runtime::describe_leaks(&after_bug, "after the buggy main returned")
+        );
+        let mailer_blocked = after_bug
+            .iter()
+            .any(|t| t.name == "mailer" && t.blocked.is_some_and(|b| b.op.name() == "recv"));
+        if !after_fix.is_empty() || after_bug.len() != 1 || !mailer_blocked {
+            failures.push(String::from(
+                "classic_leak, live: the leak check did not list exactly the blocked mailer",
+            ));
+        }
     }
 
     println!();
