@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p knot-bench -- corpus [SEEDS]
+//! cargo run --release -p knot-bench -- runtime
 //! ```
 //!
 //! `corpus` runs every bug of the corpus (the `knot-tests` crate's
@@ -10,6 +11,12 @@
 //! and prints for each bug and strategy whether it was found with the
 //! expected kind, the median number of executions and time to the first
 //! report, and whether the fixed twin came back clean.
+//!
+//! `runtime` measures knot's live runtime next to tokio and std threads on
+//! the same work: spawning and joining tasks, the memory of parked tasks,
+//! channel throughput and concurrent sleeps (see the `runtime` module).
+
+mod runtime;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -37,8 +44,11 @@ fn main() -> ExitCode {
             };
             corpus(seeds)
         }
+        Some("runtime") if args.len() == 1 => runtime::report(),
+        // One measurement of `runtime`, run by it in a child process.
+        Some("runtime-phase") if args.len() == 2 => runtime::phase(&args[1]),
         _ => {
-            eprintln!("usage: knot-bench corpus [SEEDS]");
+            eprintln!("usage: knot-bench corpus [SEEDS] | knot-bench runtime");
             ExitCode::from(2)
         }
     }
