@@ -170,16 +170,22 @@ impl<T> JoinHandle<T> {
             op: Op::Join,
             site,
         };
-        let me = executor::current();
         let mut st = state(&slot.state);
         let ready = st.result.is_some();
-        st.waiters.register(&me, ());
+        // Only this handle takes the result, so a finished task stays
+        // finished: only a join that may have to wait registers.
+        let me = (!ready).then(executor::current);
+        if let Some(me) = &me {
+            st.waiters.register(me, ());
+        }
         drop(st);
         executor::wait_point(blocked, ready);
         loop {
             let mut st = state(&slot.state);
             if let Some(result) = st.result.take() {
-                st.waiters.remove(me.key());
+                if let Some(me) = &me {
+                    st.waiters.remove(me.key());
+                }
                 executor::acquire(&st.clock);
                 drop(st);
                 executor::joined(slot.task.id());

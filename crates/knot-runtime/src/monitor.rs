@@ -195,7 +195,15 @@ fn check_deadlock(runtime: &Runtime, timeout: Duration, quiet: &mut Option<(u64,
         *quiet = None;
         return;
     }
-    let progress = knot_core::parked::progress_count();
+    // Every task woken from its sleep is resumed by a worker, and every
+    // plain thread woken counts itself.
+    let progress = knot_core::parked::progress_count().wrapping_add(
+        runtime
+            .workers
+            .iter()
+            .map(|w| w.resumes.load(Ordering::Relaxed))
+            .fold(0, u64::wrapping_add),
+    );
     match *quiet {
         Some((seen, since)) if seen == progress => {
             if since.elapsed() >= timeout {

@@ -36,7 +36,7 @@
 //! ```
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -450,8 +450,7 @@ pub fn describe_leaks(tasks: &[TaskInfo], when: &str) -> String {
 
 /// The process's live tasks, in shards so that workers finishing tasks and
 /// threads spawning them seldom wait for one another.
-static SHARDS: [Mutex<BTreeMap<TaskId, Arc<Task>>>; SHARD_COUNT] =
-    [const { Mutex::new(BTreeMap::new()) }; SHARD_COUNT];
+static SHARDS: [Mutex<Shard>; SHARD_COUNT] = [const { Mutex::new(Shard::new()) }; SHARD_COUNT];
 const SHARD_COUNT: usize = 16;
 
 /// Tasks that could not start, kept so that the registry can show why; the
@@ -466,7 +465,50 @@ static CHANGED_LOCK: Mutex<()> = Mutex::new(());
 /// only when one is.
 static WATCHERS: AtomicUsize = AtomicUsize::new(0);
 
-fn shard(id: TaskId) -> MutexGuard<'static, BTreeMap<TaskId, Arc<Task>>> {
+/// One shard: a slab of tasks, so that entering and leaving it allocate
+/// nothing once it has grown to the number of tasks alive.
+#[derive(Debug)]
+struct Shard {
+    slots: Vec<Option<Arc<Task>>>,
+    free: Vec<usize>,
+}
+
+impl Shard {
+    const fn new() -> Shard {
+        Shard {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, task: Arc<Task>) {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        task.registry_slot.store(slot, Ordering::Relaxed);
+        self.slots[slot] = Some(task);
+    }
+
+    fn remove(&mut self, task: &Task) {
+        let slot = task.registry_slot.load(Ordering::Relaxed);
+        if let Some(entry) = self.slots.get_mut(slot) {
+            if entry.as_ref().is_some_and(|t| t.id == task.id) {
+                *entry = None;
+                self.free.push(slot);
+            }
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Arc<Task>> {
+        self.slots.iter().flatten()
+    }
+}
+
+fn shard(id: TaskId) -> MutexGuard<'static, Shard> {
     // A shard's invariants hold between statements, so a panic while it
     // was locked leaves nothing half-done.
     SHARDS[id.as_u64() as usize % SHARD_COUNT]
@@ -576,20 +618,20 @@ pub(crate) fn register(
         scopes,
         config.daemon,
     ));
-    shard(id).insert(id, Arc::clone(&task));
+    shard(id).insert(Arc::clone(&task));
     task
 }
 
 /// Marks a task finished: its closure returned or panicked. Called before
 /// its result reaches its join handle, so a joined task is never a leak.
 pub(crate) fn finished(task: &Task) {
-    task.set_state(TaskState::Finished, None);
+    task.set_state_keeping_since(TaskState::Finished);
     notify_watchers();
 }
 
 /// Removes a task whose coroutine has ended.
 pub(crate) fn remove(task: &Task) {
-    shard(task.id).remove(&task.id);
+    shard(task.id).remove(task);
     notify_watchers();
 }
 
@@ -597,7 +639,7 @@ pub(crate) fn remove(task: &Task) {
 /// ones, with the reason.
 pub(crate) fn failed_to_start(task: &Arc<Task>, error: String) {
     task.fail_to_start(error);
-    shard(task.id).remove(&task.id);
+    shard(task.id).remove(task);
     let mut failed = failed();
     if failed.len() == FAILED_KEPT {
         failed.pop_front();
@@ -609,7 +651,7 @@ pub(crate) fn failed_to_start(task: &Arc<Task>, error: String) {
 
 /// Looks a live task up by its number.
 pub(crate) fn find(id: TaskId) -> Option<Arc<Task>> {
-    shard(id).get(&id).cloned()
+    shard(id).values().find(|t| t.id == id).cloned()
 }
 
 fn notify_watchers() {

@@ -34,6 +34,8 @@ pub(crate) struct Task {
     /// The worker that started the task and the slot of its coroutine there;
     /// set once, when it starts.
     home: AtomicUsize,
+    /// Where the registry keeps it.
+    pub(crate) registry_slot: AtomicUsize,
 }
 
 /// What the registry shows of a task.
@@ -91,6 +93,7 @@ impl Task {
             }),
             run: AtomicU8::new(RUNNING),
             home: AtomicUsize::new(usize::MAX),
+            registry_slot: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -107,10 +110,20 @@ impl Task {
     }
 
     pub(crate) fn set_state(&self, state: TaskState, blocked: Option<BlockedOn>) {
+        let now = Instant::now();
         let mut status = self.status();
         status.state = state;
         status.blocked = blocked;
-        status.since = Instant::now();
+        status.since = now;
+    }
+
+    /// Changes the state but not `since`: for the start of a task (queued
+    /// so briefly that its spawn time will do) and its end (it leaves the
+    /// registry at once), which then cost no clock reading.
+    pub(crate) fn set_state_keeping_since(&self, state: TaskState) {
+        let mut status = self.status();
+        status.state = state;
+        status.blocked = None;
     }
 
     pub(crate) fn fail_to_start(&self, error: String) {
@@ -155,7 +168,6 @@ impl Task {
 
 impl Unpark for Task {
     fn unpark(&self) {
-        knot_core::parked::progress();
         let mut current = self.run.load(Ordering::Acquire);
         loop {
             let next = match current {

@@ -59,6 +59,7 @@ pub(crate) fn channel<T>(
             receivers: 1,
             senders_waiting: VecDeque::new(),
             receivers_waiting: VecDeque::new(),
+            selected: false,
             clock: VectorClock::new(),
         }),
     });
@@ -106,6 +107,9 @@ pub(crate) struct State<T> {
     receivers: usize,
     pub(crate) senders_waiting: VecDeque<Entry<T>>,
     pub(crate) receivers_waiting: VecDeque<Entry<T>>,
+    /// Whether a `select!` has ever looked at the channel: from then on
+    /// every operation on it takes the protocol lock (see [`Chan::lock`]).
+    pub(crate) selected: bool,
     /// Happens-before through the channel: every completed operation
     /// acquires it and releases into it, so a send happens before the
     /// receive of its value, and a close before the receive that sees it.
@@ -135,9 +139,15 @@ impl Selector {
     }
 
     pub(crate) fn try_fire(&self, arm: usize) -> bool {
-        self.fired
-            .compare_exchange(NOT_FIRED, arm, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        // A fired selector stays in its queue until its owner wakes and
+        // leaves; the load keeps operations that pass it meanwhile from
+        // taking its cache line away from the owner, as a failing
+        // compare-and-swap would.
+        self.fired.load(Ordering::Relaxed) == NOT_FIRED
+            && self
+                .fired
+                .compare_exchange(NOT_FIRED, arm, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
     }
 
     pub(crate) fn fired(&self) -> Option<usize> {
@@ -148,12 +158,16 @@ impl Selector {
     }
 }
 
-/// Serialises every change to a channel's queues and every selector firing.
+/// Serialises every change to the queues of channels that a `select!` uses,
+/// and so every firing of a `select!`'s selector.
 ///
 /// A `select!` decides and registers on all its channels atomically with
-/// respect to other channel operations, which is what keeps a waiting task
-/// from being matched twice. Under the checker only one task runs at a time,
-/// so the lock is never contended.
+/// respect to other operations on them, which is what keeps a waiting task
+/// from being matched twice. It marks each of its channels `selected` (under
+/// this lock) before it looks at them, and operations on a marked channel
+/// take this lock first; a channel no `select!` has used needs only its own
+/// lock, so unrelated channels do not contend. Under the checker only one
+/// task runs at a time, so the lock is never contended.
 pub(crate) fn protocol() -> StdMutexGuard<'static, ()> {
     static PROTOCOL: StdMutex<()> = StdMutex::new(());
     PROTOCOL.lock().unwrap_or_else(PoisonError::into_inner)
@@ -194,9 +208,57 @@ fn waiting<T>(queue: &VecDeque<Entry<T>>, mine: Option<&Arc<Selector>>) -> bool 
         .any(|e| !is(&e.selector, mine) && e.selector.fired().is_none())
 }
 
+/// A channel's state, locked for a change to its queues: with the protocol
+/// lock too if a `select!` uses the channel.
+pub(crate) struct Locked<'a, T> {
+    state: StdMutexGuard<'a, State<T>>,
+    // Dropped after `state`, as it was taken before it.
+    _protocol: Option<StdMutexGuard<'static, ()>>,
+}
+
+impl<T> std::ops::Deref for Locked<'_, T> {
+    type Target = State<T>;
+
+    fn deref(&self) -> &State<T> {
+        &self.state
+    }
+}
+
+impl<T> std::ops::DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        &mut self.state
+    }
+}
+
 impl<T> Chan<T> {
     pub(crate) fn state(&self) -> StdMutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the channel for a change to its queues; see [`protocol`].
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
+        let state = self.state();
+        if !state.selected {
+            return Locked {
+                state,
+                _protocol: None,
+            };
+        }
+        // The protocol lock comes first: let go and take both in order.
+        drop(state);
+        let protocol = protocol();
+        Locked {
+            state: self.state(),
+            _protocol: Some(protocol),
+        }
+    }
+
+    /// Marks the channel as used by a `select!`, which holds the protocol
+    /// lock; returns its state.
+    pub(crate) fn selected(&self) -> StdMutexGuard<'_, State<T>> {
+        let mut state = self.state();
+        state.selected = true;
+        state
     }
 
     /// Waits until `selector` fires, then takes its entry out of `queue`:
@@ -216,8 +278,7 @@ impl<T> Chan<T> {
         while selector.fired().is_none() {
             executor::block(blocked);
         }
-        let _protocol = protocol();
-        State::leave(queue(&mut self.state()), selector)
+        State::leave(queue(&mut self.lock()), selector)
             .expect("knot: a channel waiter left its queue before its wait ended")
     }
 
@@ -344,8 +405,7 @@ impl<T> Sender<T> {
         // it completes at once if it can, and otherwise waits in the queue
         // until a receiver takes its value or the channel closes.
         let selector = {
-            let _protocol = protocol();
-            let mut state = chan.state();
+            let mut state = chan.lock();
             match state.try_send(value, None) {
                 Ok(()) => None,
                 Err(TrySendError::Closed(value)) => Some(Err(SendError(value))),
@@ -393,10 +453,7 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         executor::operation(Op::TrySend, Some(&self.chan.object), Location::caller());
-        let result = {
-            let _protocol = protocol();
-            self.chan.state().try_send(value, None)
-        };
+        let result = { self.chan.lock().try_send(value, None) };
         if !matches!(result, Err(TrySendError::Full(_))) {
             self.chan.synchronize();
         }
@@ -420,10 +477,7 @@ impl<T> Sender<T> {
     pub fn close(&self) {
         let site = Location::caller();
         executor::operation(Op::Close, Some(&self.chan.object), site);
-        let closed = {
-            let _protocol = protocol();
-            self.chan.state().close()
-        };
+        let closed = { self.chan.lock().close() };
         self.chan.synchronize();
         if !closed {
             executor::fail(Failure {
@@ -464,10 +518,7 @@ impl<T> Sender<T> {
     /// Closes the channel without a scheduling point of its own, for a
     /// context being cancelled; closing twice does nothing.
     pub(crate) fn close_quietly(&self) {
-        let closed = {
-            let _protocol = protocol();
-            self.chan.state().close()
-        };
+        let closed = { self.chan.lock().close() };
         if closed {
             executor::touch(&self.chan.object, Op::Close);
             self.chan.synchronize();
@@ -513,10 +564,9 @@ impl<T> Receiver<T> {
         // out: it completes at once if it can, and otherwise waits in the
         // queue until a sender delivers a value or the channel closes.
         let selector = {
-            let _protocol = protocol();
-            let mut state = chan.state();
+            let mut state = chan.lock();
             if let Some(result) = state.try_recv(None) {
-                drop((state, _protocol));
+                drop(state);
                 chan.synchronize();
                 return result;
             }
@@ -543,10 +593,7 @@ impl<T> Receiver<T> {
 
     fn try_recv_at(&self, site: &'static Location<'static>) -> Result<T, TryRecvError> {
         executor::operation(Op::TryRecv, Some(&self.chan.object), site);
-        let result = {
-            let _protocol = protocol();
-            self.chan.state().try_recv(None)
-        };
+        let result = { self.chan.lock().try_recv(None) };
         match result {
             Some(Ok(value)) => {
                 self.chan.synchronize();
@@ -696,8 +743,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let _protocol = protocol();
-        let mut state = self.chan.state();
+        let mut state = self.chan.lock();
         state.senders -= 1;
         if state.senders == 0 {
             state.close();

@@ -193,7 +193,7 @@ impl<T> Arm for RecvArm<'_, T> {
     }
 
     fn is_ready(&self) -> bool {
-        self.receiver.chan.state().can_recv(None)
+        self.receiver.chan.selected().can_recv(None)
     }
 
     fn try_complete(&mut self) -> bool {
@@ -236,7 +236,7 @@ impl<T> Arm for SendArm<'_, T> {
     }
 
     fn is_ready(&self) -> bool {
-        self.sender.chan.state().can_send(None)
+        self.sender.chan.selected().can_send(None)
     }
 
     fn try_complete(&mut self) -> bool {
