@@ -42,7 +42,6 @@ mod task;
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use knot_core::task::{self as core_task, JoinError, JoinHandle, TaskConfig, TaskId};
 
@@ -73,16 +72,15 @@ where
     let runtime = scheduler::runtime();
     let id = TaskId::new(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
     let (handle, completion) = core_task::result_slot(id, site);
-    let task = registry::register(id, &config, site);
+    let described = registry::describe(id, &config, site);
     tracing::trace!(target: "knot", task = id.as_u64(), name = ?config.name, %site, "spawn");
-    let finishing = Arc::clone(&task);
-    let body = move |start: Start| match start {
+    let body = move |start: Start, task: &task::Task| match start {
         Start::Run => {
             core_task::run_task(
                 move || {
                     // Marked finished before the joiner can see the result,
                     // so a joined task is never counted as leaked.
-                    let _finished = Finished(finishing);
+                    let _finished = Finished(task);
                     f()
                 },
                 completion,
@@ -90,11 +88,12 @@ where
         }
         Start::Fail(error) => completion.complete(Err(JoinError::start_failed(id, error))),
     };
+    let task = task::with_body(described, body);
+    registry::insert(&task);
     runtime.spawn(Fresh {
         task,
         stack_size: config.stack_size,
         inherited: knot_core::live_clock::fork(),
-        body: Box::new(body),
     });
     handle
 }
@@ -113,11 +112,11 @@ pub fn stacks() -> (usize, usize) {
 
 /// Marks its task finished in the registry when dropped: when the task's
 /// closure returns or unwinds.
-struct Finished(Arc<task::Task>);
+struct Finished<'a>(&'a task::Task);
 
-impl Drop for Finished {
+impl Drop for Finished<'_> {
     fn drop(&mut self) {
-        registry::finished(&self.0);
+        registry::finished(self.0);
     }
 }
 

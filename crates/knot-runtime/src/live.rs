@@ -140,7 +140,7 @@ impl Executor for Live {
     }
 
     fn unparker(&self) -> Option<Arc<dyn Unpark>> {
-        scheduler::current().map(|task| task as Arc<dyn Unpark>)
+        scheduler::current().map(|task| task.unparker())
     }
 }
 

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use knot_core::executor::BlockedOn;
 use knot_core::task::{TaskConfig, TaskId};
 
-use crate::task::{Status, Task};
+use crate::task::{Status, Task, TaskRef};
 
 /// How long a leak check waits, by default, for tasks to finish on their
 /// own before it reports them: two seconds.
@@ -455,7 +455,7 @@ const SHARD_COUNT: usize = 16;
 
 /// Tasks that could not start, kept so that the registry can show why; the
 /// oldest are forgotten past [`FAILED_KEPT`].
-static FAILED: Mutex<VecDeque<Arc<Task>>> = Mutex::new(VecDeque::new());
+static FAILED: Mutex<VecDeque<TaskRef>> = Mutex::new(VecDeque::new());
 const FAILED_KEPT: usize = 1024;
 
 /// Notified whenever a task finishes, for the leak checks that wait.
@@ -469,7 +469,7 @@ static WATCHERS: AtomicUsize = AtomicUsize::new(0);
 /// nothing once it has grown to the number of tasks alive.
 #[derive(Debug)]
 struct Shard {
-    slots: Vec<Option<Arc<Task>>>,
+    slots: Vec<Option<TaskRef>>,
     free: Vec<usize>,
 }
 
@@ -481,7 +481,7 @@ impl Shard {
         }
     }
 
-    fn insert(&mut self, task: Arc<Task>) {
+    fn insert(&mut self, task: TaskRef) {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -503,7 +503,7 @@ impl Shard {
         }
     }
 
-    fn values(&self) -> impl Iterator<Item = &Arc<Task>> {
+    fn values(&self) -> impl Iterator<Item = &TaskRef> {
         self.slots.iter().flatten()
     }
 }
@@ -516,7 +516,7 @@ fn shard(id: TaskId) -> MutexGuard<'static, Shard> {
         .unwrap_or_else(PoisonError::into_inner)
 }
 
-fn failed() -> MutexGuard<'static, VecDeque<Arc<Task>>> {
+fn failed() -> MutexGuard<'static, VecDeque<TaskRef>> {
     FAILED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -524,7 +524,7 @@ fn failed() -> MutexGuard<'static, VecDeque<Arc<Task>>> {
 /// they were spawned.
 fn collect(mut keep: impl FnMut(&Task, &Status) -> bool) -> Vec<TaskInfo> {
     let mut out = Vec::new();
-    let mut add = |task: &Arc<Task>| {
+    let mut add = |task: &TaskRef| {
         let status = task.status().clone();
         if keep(task, &status) {
             out.push(info(task, status));
@@ -587,13 +587,9 @@ fn wait_until_gone(grace: Duration, alive: impl Fn(&Task, &Status) -> bool) -> V
     }
 }
 
-/// Enters a task that is being spawned from the calling thread (or task)
-/// in the registry, with what the registry will show of it.
-pub(crate) fn register(
-    id: TaskId,
-    config: &TaskConfig,
-    site: &'static Location<'static>,
-) -> Arc<Task> {
+/// What the registry will show of a task that is being spawned from the
+/// calling thread (or task); [`insert`] enters it.
+pub(crate) fn describe(id: TaskId, config: &TaskConfig, site: &'static Location<'static>) -> Task {
     let (parent, origin, scopes) = match crate::scheduler::current() {
         Some(spawner) => (
             Some(spawner.id),
@@ -609,7 +605,7 @@ pub(crate) fn register(
             SCOPES.with(|s| Arc::clone(&s.borrow())),
         ),
     };
-    let task = Arc::new(Task::new(
+    Task::new(
         id,
         config.name.clone(),
         site,
@@ -617,9 +613,12 @@ pub(crate) fn register(
         origin,
         scopes,
         config.daemon,
-    ));
-    shard(id).insert(Arc::clone(&task));
-    task
+    )
+}
+
+/// Enters a spawned task in the registry.
+pub(crate) fn insert(task: &TaskRef) {
+    shard(task.id).insert(Arc::clone(task));
 }
 
 /// Marks a task finished: its closure returned or panicked. Called before
@@ -637,7 +636,7 @@ pub(crate) fn remove(task: &Task) {
 
 /// Moves a task that could not start from the live tasks to the failed
 /// ones, with the reason.
-pub(crate) fn failed_to_start(task: &Arc<Task>, error: String) {
+pub(crate) fn failed_to_start(task: &TaskRef, error: String) {
     task.fail_to_start(error);
     shard(task.id).remove(task);
     let mut failed = failed();
@@ -650,7 +649,7 @@ pub(crate) fn failed_to_start(task: &Arc<Task>, error: String) {
 }
 
 /// Looks a live task up by its number.
-pub(crate) fn find(id: TaskId) -> Option<Arc<Task>> {
+pub(crate) fn find(id: TaskId) -> Option<TaskRef> {
     shard(id).values().find(|t| t.id == id).cloned()
 }
 

@@ -30,7 +30,7 @@ use knot_core::live_clock::{self, TaskClock};
 use crate::config::Config;
 use crate::registry::{self, TaskState};
 use crate::stack::StackPool;
-use crate::task::{Parked, Task};
+use crate::task::{Parked, TaskRef};
 
 /// The runtime, started by the first spawn (or by
 /// [`Builder::start`](crate::Builder::start)) and alive until the process
@@ -51,7 +51,7 @@ pub(crate) fn start_with(config: Config) -> bool {
 }
 
 /// The task running on this thread, if it is a worker running one.
-pub(crate) fn current() -> Option<Arc<Task>> {
+pub(crate) fn current() -> Option<TaskRef> {
     CURRENT.with(|c| {
         let task = c.take();
         let copy = task.clone();
@@ -62,11 +62,10 @@ pub(crate) fn current() -> Option<Arc<Task>> {
 
 /// A task that is waiting to start, with what it will run.
 pub(crate) struct Fresh {
-    pub(crate) task: Arc<Task>,
+    pub(crate) task: TaskRef,
     pub(crate) stack_size: Option<usize>,
     /// The spawner's clock, when live race detection is on.
     pub(crate) inherited: Option<VectorClock>,
-    pub(crate) body: Box<dyn FnOnce(Start) + Send>,
 }
 
 /// How a fresh task's body is called.
@@ -278,7 +277,7 @@ struct Started {
     coroutine: Coroutine<(), Suspend, (), DefaultStack>,
     /// The lowest address of its stack mapping: the guard page.
     stack_limit: usize,
-    task: Arc<Task>,
+    task: TaskRef,
     clock: TaskClock,
     stack_size: Option<usize>,
 }
@@ -290,7 +289,7 @@ enum Job {
 
 thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
-    static CURRENT: Cell<Option<Arc<Task>>> = const { Cell::new(None) };
+    static CURRENT: Cell<Option<TaskRef>> = const { Cell::new(None) };
     static YIELDER: Cell<*const Yielder<(), Suspend>> = const { Cell::new(std::ptr::null()) };
     static WORKER: Cell<Option<&'static Shared>> = const { Cell::new(None) };
 }
@@ -395,7 +394,6 @@ fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
         task,
         stack_size,
         inherited,
-        body,
     } = fresh;
     let stack = match with_local(|l| l.stacks.take(stack_size)) {
         Ok(stack) => stack,
@@ -403,14 +401,15 @@ fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
             tracing::warn!(target: "knot", task = task.id.as_u64(), %error, "task failed to start");
             registry::failed_to_start(&task, error.clone());
             runtime.active.fetch_sub(1, Ordering::SeqCst);
-            body(Start::Fail(error));
+            task.run(Start::Fail(error));
             return;
         }
     };
     let stack_limit = stack.limit().get();
+    let runnable = Arc::clone(&task);
     let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
         YIELDER.with(|y| y.set(yielder));
-        body(Start::Run);
+        runnable.run(Start::Run);
     });
     let clock = TaskClock::new(inherited);
     let slot = with_local(|l| {

@@ -11,6 +11,86 @@ use knot_core::executor::{BlockedOn, Unpark};
 use knot_core::task::TaskId;
 
 use crate::registry::TaskState;
+use crate::scheduler::Start;
+
+/// A task together with the closure it runs, in one allocation: what the
+/// registry, the queues, the workers and the wakers share.
+///
+/// It dereferences to the [`Task`], so `task.id` reads through it.
+pub(crate) type TaskRef = Arc<dyn Runnable>;
+
+/// A [`Task`] with a closure to run once.
+pub(crate) trait Runnable: Send + Sync {
+    /// The task.
+    fn task(&self) -> &Task;
+
+    /// Runs the closure (or tells it the task cannot start); later calls
+    /// do nothing.
+    fn run(&self, start: Start);
+
+    /// The task as a waker's handle.
+    fn unparker(self: Arc<Self>) -> Arc<dyn Unpark>;
+}
+
+impl std::ops::Deref for dyn Runnable {
+    type Target = Task;
+
+    fn deref(&self) -> &Task {
+        self.task()
+    }
+}
+
+impl std::fmt::Debug for dyn Runnable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.task().fmt(f)
+    }
+}
+
+/// Makes the shared record of a task that will run `body`.
+pub(crate) fn with_body<F>(task: Task, body: F) -> TaskRef
+where
+    F: FnOnce(Start, &Task) + Send + 'static,
+{
+    Arc::new(WithBody {
+        task,
+        body: Mutex::new(Some(body)),
+    })
+}
+
+struct WithBody<F> {
+    task: Task,
+    body: Mutex<Option<F>>,
+}
+
+impl<F> Runnable for WithBody<F>
+where
+    F: FnOnce(Start, &Task) + Send + 'static,
+{
+    fn task(&self) -> &Task {
+        &self.task
+    }
+
+    fn run(&self, start: Start) {
+        let body = self
+            .body
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(body) = body {
+            body(start, &self.task);
+        }
+    }
+
+    fn unparker(self: Arc<Self>) -> Arc<dyn Unpark> {
+        self
+    }
+}
+
+impl<F: Send> Unpark for WithBody<F> {
+    fn unpark(&self) {
+        self.task.unpark();
+    }
+}
 
 /// Everything about one task that outlives a single worker's view of it.
 ///
