@@ -14,7 +14,7 @@
 //! - every task is in a [registry] of live tasks, with what it is blocked on,
 //!   which [`tasks`], [`leaks`] and [`leak_guard`] read;
 //! - [`blocking`] runs blocking calls on a pool of their own;
-//! - a [monitor](monitor) reports a global deadlock instead of hanging, and
+//! - a [monitor] reports a global deadlock instead of hanging, and
 //!   names tasks that keep their worker without reaching a knot operation;
 //! - events (spawn, start, block, wake, join, exit) go to `tracing` under the
 //!   `knot` target, at the `trace` level.
