@@ -291,3 +291,21 @@ fn a_leak_guard_blames_only_the_test_that_leaked() {
     assert!(report.contains("leaked-worker"), "{report}");
     assert!(report.contains("from thread 'tests::leaky'"), "{report}");
 }
+
+/// The example of the README's "Running live" section.
+#[test]
+fn the_worker_pool_leaves_nothing_behind() {
+    let _guard = knot::leak_guard();
+    let (jobs, queue) = knot::chan::bounded::<u32>(8);
+    let worker = knot::task::Builder::new()
+        .name("worker")
+        .spawn(move || queue.iter().sum::<u32>());
+    for job in 0..10 {
+        jobs.send(job).unwrap();
+    }
+    for task in knot::runtime::tasks() {
+        println!("{task}");
+    }
+    jobs.close();
+    assert_eq!(worker.join().unwrap(), 45);
+}
