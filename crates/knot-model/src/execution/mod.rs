@@ -152,6 +152,10 @@ pub(crate) struct Execution {
     /// Whether the scheduler wants every decision point and the objects each
     /// step touched (exhaustive search does; random walks do not pay for it).
     tracking: bool,
+    /// Whether the scheduler picks uniformly among the candidates, so that
+    /// [`Scheduler::choose_index`] with their number stands for
+    /// [`Scheduler::choose`] and no list of them need be built.
+    uniform: bool,
     /// The objects the current step touched.
     footprint: Vec<Access>,
     /// The task (or [`TIMER`]) running the current step.
@@ -251,6 +255,7 @@ impl Session {
     /// nest.
     pub(crate) fn start(scheduler: Box<dyn Scheduler>, max_steps: u64) -> Session {
         let tracking = scheduler.wants_every_step();
+        let uniform = scheduler.uniform();
         EXECUTION.with(|e| {
             let mut slot = e.borrow_mut();
             assert!(
@@ -282,6 +287,7 @@ impl Session {
                 in_task: false,
                 firing: false,
                 tracking,
+                uniform,
                 footprint: Vec::new(),
                 stepping: None,
                 pruned: false,
@@ -313,6 +319,7 @@ impl Session {
     pub(crate) fn set_scheduler(&self, scheduler: Box<dyn Scheduler>) -> Box<dyn Scheduler> {
         with(|ex| {
             ex.tracking = scheduler.wants_every_step();
+            ex.uniform = scheduler.uniform();
             mem::replace(&mut ex.scheduler, scheduler)
         })
     }
@@ -817,45 +824,39 @@ impl Execution {
         if self.finding.is_some() || self.pruned {
             return Next::Nothing;
         }
-        self.runnable.clear();
-        for (word, &bits) in self.can_run.iter().enumerate() {
-            let mut bits = bits;
-            while bits != 0 {
-                self.runnable
-                    .push(word * 64 + bits.trailing_zeros() as usize);
-                bits &= bits - 1;
+        let timer = !self.timers.is_empty() && self.timers.iter().any(|t| !t.idle);
+        let chosen = match (self.tracking || !self.uniform, &self.can_run[..]) {
+            // A uniform choice among at most 64 tasks needs only their
+            // number and the one at the index drawn: no list is built.
+            (false, &[bits]) => {
+                let tasks = bits.count_ones() as usize;
+                match tasks + usize::from(timer) {
+                    0 => return Next::Nothing,
+                    1 if tasks == 0 => TIMER,
+                    1 => bits.trailing_zeros() as usize,
+                    count => {
+                        let index = self.scheduler.choose_index(count).unwrap_or(0);
+                        let chosen = if index >= tasks {
+                            TIMER
+                        } else {
+                            let mut bits = bits;
+                            for _ in 0..index {
+                                bits &= bits - 1;
+                            }
+                            bits.trailing_zeros() as usize
+                        };
+                        self.schedule.choices.push(if chosen == TIMER {
+                            crate::schedule::TIMER
+                        } else {
+                            chosen as u32
+                        });
+                        chosen
+                    }
+                }
             }
-        }
-        if self.timers.iter().any(|t| !t.idle) {
-            self.runnable.push(TIMER);
-        }
-        if self.tracking {
-            self.scheduler.step(self.stepping, &self.footprint);
-            self.footprint.clear();
-        }
-        let chosen = match self.runnable.len() {
-            0 => return Next::Nothing,
-            1 if !self.tracking => self.runnable[0],
-            1 => match self.scheduler.choose(&self.runnable, current, self.steps) {
-                Some(choice) => choice,
-                None => {
-                    self.stop_or_diverge("the exploration lost its way");
-                    return Next::Nothing;
-                }
-            },
-            _ => match self.scheduler.choose(&self.runnable, current, self.steps) {
-                Some(choice) => {
-                    self.schedule.choices.push(if choice == TIMER {
-                        crate::schedule::TIMER
-                    } else {
-                        choice as u32
-                    });
-                    choice
-                }
-                None => {
-                    self.stop_or_diverge("the schedule names a task that cannot run");
-                    return Next::Nothing;
-                }
+            _ => match self.pick_listed(current, timer) {
+                Some(chosen) => chosen,
+                None => return Next::Nothing,
             },
         };
         self.stepping = Some(chosen);
@@ -867,6 +868,59 @@ impl Execution {
         } else {
             Next::Task(chosen)
         }
+    }
+
+    /// Chooses what runs next from the list of candidates, for schedulers
+    /// that look at them all; `None` ends the execution.
+    #[inline(never)]
+    fn pick_listed(&mut self, current: Option<usize>, timer: bool) -> Option<usize> {
+        self.runnable.clear();
+        for (word, &bits) in self.can_run.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                self.runnable
+                    .push(word * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        if timer {
+            self.runnable.push(TIMER);
+        }
+        if self.tracking {
+            self.scheduler.step(self.stepping, &self.footprint);
+            self.footprint.clear();
+        }
+        let chosen = match self.runnable.len() {
+            0 => return None,
+            1 if !self.tracking => self.runnable[0],
+            1 => match self.scheduler.choose(&self.runnable, current, self.steps) {
+                Some(choice) => choice,
+                None => {
+                    self.stop_or_diverge("the exploration lost its way");
+                    return None;
+                }
+            },
+            count => match if self.uniform && !self.tracking {
+                let index = self.scheduler.choose_index(count).unwrap_or(0);
+                Some(self.runnable[index])
+            } else {
+                self.scheduler.choose(&self.runnable, current, self.steps)
+            } {
+                Some(choice) => {
+                    self.schedule.choices.push(if choice == TIMER {
+                        crate::schedule::TIMER
+                    } else {
+                        choice as u32
+                    });
+                    choice
+                }
+                None => {
+                    self.stop_or_diverge("the schedule names a task that cannot run");
+                    return None;
+                }
+            },
+        };
+        Some(chosen)
     }
 
     /// Tells the scheduler about the last step of the execution.
