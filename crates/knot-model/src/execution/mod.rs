@@ -79,6 +79,11 @@ pub(crate) struct Slot {
     pub(crate) holds: Vec<Object>,
     /// Whether the task has reached its first operation.
     started: bool,
+    /// Whether the task is suspended in [`Executor::block`]: when it is
+    /// resumed, the scheduling loop notes that its wait ended.
+    ///
+    /// [`Executor::block`]: knot_core::executor::Executor::block
+    pub(crate) in_block: bool,
     /// Where it was spawned and where it last began to wait, captured only
     /// on the detailed replay that builds a report.
     pub(crate) spawn_stack: Option<Backtrace>,
@@ -455,18 +460,27 @@ fn register(yielder: &Yielder<Resume, Suspend>) {
 
 /// Gives control back to the scheduling loop.
 fn suspend(why: Suspend) -> Resume {
-    let yielder = with(|ex| {
-        assert!(
-            ex.in_task,
-            "knot: a task operation wants to wait outside any task of the checker"
-        );
-        ex.tasks[ex.current].yielder
-    });
-    // SAFETY: `register` stored this pointer when the running coroutine
-    // started, from the `&Yielder` its body received. That body is still on
-    // the stack beneath this call (we are running inside it), so the yielder
-    // is alive, and only this coroutine uses it.
-    unsafe { (*yielder).suspend(why) }
+    with(Execution::yielder).suspend(why)
+}
+
+/// The means to suspend the running task's coroutine, taken from the state
+/// by [`Execution::yielder`] so that the suspension itself happens after the
+/// borrow of the state ends.
+#[derive(Clone, Copy)]
+pub(crate) struct TaskYielder(*const Yielder<Resume, Suspend>);
+
+impl TaskYielder {
+    /// Gives control back to the scheduling loop.
+    pub(crate) fn suspend(self, why: Suspend) -> Resume {
+        // SAFETY: `register` stored this pointer when the running coroutine
+        // started, from the `&Yielder` its body received, and
+        // `Execution::yielder` took it for the running task. A
+        // `TaskYielder` is used at once by the task that took it (it
+        // never outlives the call that made it), so that body is still on
+        // the stack beneath this call, the yielder is alive, and only this
+        // coroutine uses it.
+        unsafe { (*self.0).suspend(why) }
+    }
 }
 
 /// Resumes tasks until none can run or the execution fails.
@@ -528,6 +542,17 @@ fn run_loop() {
             ex.in_task = true;
             for timer in &mut ex.timers {
                 timer.idle = false;
+            }
+            if let State::Blocked { on, .. } = ex.tasks[task].state {
+                if mem::take(&mut ex.tasks[task].in_block) {
+                    // The wait ended: the operation completes now, which
+                    // may be after main returned even though it was asked
+                    // for before.
+                    ex.note_effect(on.op, on.site);
+                    if ex.tracking {
+                        ex.footprint.push(Access::wake(&on.object, on.op));
+                    }
+                }
             }
             ex.set_state(task, State::Runnable);
             let coroutine = ex.tasks[task]
@@ -674,6 +699,7 @@ impl Execution {
             late_effect: None,
             holds: Vec::new(),
             started: site.is_none(),
+            in_block: false,
             spawn_stack: None,
             wait_stack: None,
             clock: VectorClock::new(),
@@ -718,6 +744,20 @@ impl Execution {
                 None => DefaultStack::new(self.stack_size),
             },
         }
+    }
+
+    /// The yielder of the running task, to suspend it once the state is
+    /// no longer borrowed.
+    ///
+    /// # Panics
+    ///
+    /// Panics if no task of the checker is running.
+    pub(crate) fn yielder(&mut self) -> TaskYielder {
+        assert!(
+            self.in_task,
+            "knot: a task operation wants to wait outside any task of the checker"
+        );
+        TaskYielder(self.tasks[self.current].yielder)
     }
 
     fn key(&self, task: usize) -> TaskKey {
