@@ -1,3 +1,4 @@
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
@@ -192,7 +193,11 @@ fn claim<'q, T>(
 /// value or a plain receive, and returns the selector that says when its
 /// wait ends. The caller holds the protocol lock.
 fn wait<T>(queue: &mut VecDeque<Entry<T>>, value: Option<T>) -> Arc<Selector> {
-    let selector = Arc::new(Selector::new());
+    let selector = SPARE_SELECTOR
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Arc::new(Selector::new()));
     queue.push_back(Entry {
         selector: Arc::clone(&selector),
         arm: 0,
@@ -200,6 +205,22 @@ fn wait<T>(queue: &mut VecDeque<Entry<T>>, value: Option<T>) -> Arc<Selector> {
         value,
     });
     selector
+}
+
+thread_local! {
+    /// A selector whose wait ended, kept for the next plain send or receive
+    /// on this thread to wait with: waits are frequent, and this saves an
+    /// allocation each.
+    static SPARE_SELECTOR: Cell<Option<Arc<Selector>>> = const { Cell::new(None) };
+}
+
+/// Keeps `selector`, whose wait is over, for [`wait`] to reuse, if nothing
+/// else refers to it any more.
+fn recycle(mut selector: Arc<Selector>) {
+    if let Some(unshared) = Arc::get_mut(&mut selector) {
+        *unshared.fired.get_mut() = NOT_FIRED;
+        let _ = SPARE_SELECTOR.try_with(|spare| spare.set(Some(selector)));
+    }
 }
 
 fn waiting<T>(queue: &VecDeque<Entry<T>>, mine: Option<&Arc<Selector>>) -> bool {
@@ -262,14 +283,15 @@ impl<T> Chan<T> {
     }
 
     /// Waits until `selector` fires, then takes its entry out of `queue`:
-    /// a plain send's or receive's wait, registered by [`wait`].
+    /// a plain send's or receive's wait, registered by [`wait`]. Returns the
+    /// entry's value.
     fn wait_for(
         &self,
-        selector: &Arc<Selector>,
+        selector: Arc<Selector>,
         op: Op,
         site: &'static Location<'static>,
         queue: impl Fn(&mut State<T>) -> &mut VecDeque<Entry<T>>,
-    ) -> Entry<T> {
+    ) -> Option<T> {
         let blocked = BlockedOn {
             object: self.object,
             op,
@@ -278,8 +300,16 @@ impl<T> Chan<T> {
         while selector.fired().is_none() {
             executor::block(blocked);
         }
-        State::leave(queue(&mut self.lock()), selector)
-            .expect("knot: a channel waiter left its queue before its wait ended")
+let entry = State::leave(queue(&mut self.lock()), &selector)
+            .expect("knot: a channel waiter left its queue before its wait ended");
+        let Entry {
+            selector: theirs,
+            value,
+            ..
+        } = entry;
+        drop(theirs);
+        recycle(selector);
+        value
     }
 
     /// Orders the running task's completed operation with every earlier
@@ -426,11 +456,9 @@ impl<T> Sender<T> {
             }
             Some(Ok(selector)) => selector,
         };
-        let entry = chan.wait_for(&selector, Op::Send, site, |state| {
-            &mut state.senders_waiting
-        });
+        let value = chan.wait_for(selector, Op::Send, site, |state| &mut state.senders_waiting);
         chan.synchronize();
-        match entry.value {
+        match value {
             None => Ok(()),
             Some(value) => Err(SendError(value)),
         }
@@ -573,11 +601,11 @@ impl<T> Receiver<T> {
             executor::touch(&chan.object, Op::Recv);
             wait(&mut state.receivers_waiting, None)
         };
-        let entry = chan.wait_for(&selector, Op::Recv, site, |state| {
+        let value = chan.wait_for(selector, Op::Recv, site, |state| {
             &mut state.receivers_waiting
         });
         chan.synchronize();
-        entry.value.ok_or(RecvError)
+        value.ok_or(RecvError)
     }
 
     /// Receives a value if that needs no wait.

@@ -79,6 +79,11 @@ pub(crate) struct Slot {
     pub(crate) holds: Vec<Object>,
     /// Whether the task has reached its first operation.
     started: bool,
+    /// Whether the task is suspended in [`Executor::block`]: when it is
+    /// resumed, the scheduling loop notes that its wait ended.
+    ///
+    /// [`Executor::block`]: knot_core::executor::Executor::block
+    pub(crate) in_block: bool,
     /// Where it was spawned and where it last began to wait, captured only
     /// on the detailed replay that builds a report.
     pub(crate) spawn_stack: Option<Backtrace>,
@@ -152,6 +157,10 @@ pub(crate) struct Execution {
     /// Whether the scheduler wants every decision point and the objects each
     /// step touched (exhaustive search does; random walks do not pay for it).
     tracking: bool,
+    /// Whether the scheduler picks uniformly among the candidates, so that
+    /// [`Scheduler::choose_index`] with their number stands for
+    /// [`Scheduler::choose`] and no list of them need be built.
+    uniform: bool,
     /// The objects the current step touched.
     footprint: Vec<Access>,
     /// The task (or [`TIMER`]) running the current step.
@@ -251,6 +260,7 @@ impl Session {
     /// nest.
     pub(crate) fn start(scheduler: Box<dyn Scheduler>, max_steps: u64) -> Session {
         let tracking = scheduler.wants_every_step();
+        let uniform = scheduler.uniform();
         EXECUTION.with(|e| {
             let mut slot = e.borrow_mut();
             assert!(
@@ -282,6 +292,7 @@ impl Session {
                 in_task: false,
                 firing: false,
                 tracking,
+                uniform,
                 footprint: Vec::new(),
                 stepping: None,
                 pruned: false,
@@ -313,6 +324,7 @@ impl Session {
     pub(crate) fn set_scheduler(&self, scheduler: Box<dyn Scheduler>) -> Box<dyn Scheduler> {
         with(|ex| {
             ex.tracking = scheduler.wants_every_step();
+            ex.uniform = scheduler.uniform();
             mem::replace(&mut ex.scheduler, scheduler)
         })
     }
@@ -448,18 +460,27 @@ fn register(yielder: &Yielder<Resume, Suspend>) {
 
 /// Gives control back to the scheduling loop.
 fn suspend(why: Suspend) -> Resume {
-    let yielder = with(|ex| {
-        assert!(
-            ex.in_task,
-            "knot: a task operation wants to wait outside any task of the checker"
-        );
-        ex.tasks[ex.current].yielder
-    });
-    // SAFETY: `register` stored this pointer when the running coroutine
-    // started, from the `&Yielder` its body received. That body is still on
-    // the stack beneath this call (we are running inside it), so the yielder
-    // is alive, and only this coroutine uses it.
-    unsafe { (*yielder).suspend(why) }
+    with(Execution::yielder).suspend(why)
+}
+
+/// The means to suspend the running task's coroutine, taken from the state
+/// by [`Execution::yielder`] so that the suspension itself happens after the
+/// borrow of the state ends.
+#[derive(Clone, Copy)]
+pub(crate) struct TaskYielder(*const Yielder<Resume, Suspend>);
+
+impl TaskYielder {
+    /// Gives control back to the scheduling loop.
+    pub(crate) fn suspend(self, why: Suspend) -> Resume {
+        // SAFETY: `register` stored this pointer when the running coroutine
+        // started, from the `&Yielder` its body received, and
+        // `Execution::yielder` took it for the running task. A
+        // `TaskYielder` is used at once by the task that took it (it
+        // never outlives the call that made it), so that body is still on
+        // the stack beneath this call, the yielder is alive, and only this
+        // coroutine uses it.
+        unsafe { (*self.0).suspend(why) }
+    }
 }
 
 /// Resumes tasks until none can run or the execution fails.
@@ -521,6 +542,17 @@ fn run_loop() {
             ex.in_task = true;
             for timer in &mut ex.timers {
                 timer.idle = false;
+            }
+            if let State::Blocked { on, .. } = ex.tasks[task].state {
+                if mem::take(&mut ex.tasks[task].in_block) {
+                    // The wait ended: the operation completes now, which
+                    // may be after main returned even though it was asked
+                    // for before.
+                    ex.note_effect(on.op, on.site);
+                    if ex.tracking {
+                        ex.footprint.push(Access::wake(&on.object, on.op));
+                    }
+                }
             }
             ex.set_state(task, State::Runnable);
             let coroutine = ex.tasks[task]
@@ -667,6 +699,7 @@ impl Execution {
             late_effect: None,
             holds: Vec::new(),
             started: site.is_none(),
+            in_block: false,
             spawn_stack: None,
             wait_stack: None,
             clock: VectorClock::new(),
@@ -711,6 +744,20 @@ impl Execution {
                 None => DefaultStack::new(self.stack_size),
             },
         }
+    }
+
+    /// The yielder of the running task, to suspend it once the state is
+    /// no longer borrowed.
+    ///
+    /// # Panics
+    ///
+    /// Panics if no task of the checker is running.
+    pub(crate) fn yielder(&mut self) -> TaskYielder {
+        assert!(
+            self.in_task,
+            "knot: a task operation wants to wait outside any task of the checker"
+        );
+        TaskYielder(self.tasks[self.current].yielder)
     }
 
     fn key(&self, task: usize) -> TaskKey {
@@ -817,45 +864,39 @@ impl Execution {
         if self.finding.is_some() || self.pruned {
             return Next::Nothing;
         }
-        self.runnable.clear();
-        for (word, &bits) in self.can_run.iter().enumerate() {
-            let mut bits = bits;
-            while bits != 0 {
-                self.runnable
-                    .push(word * 64 + bits.trailing_zeros() as usize);
-                bits &= bits - 1;
+        let timer = !self.timers.is_empty() && self.timers.iter().any(|t| !t.idle);
+        let chosen = match (self.tracking || !self.uniform, &self.can_run[..]) {
+            // A uniform choice among at most 64 tasks needs only their
+            // number and the one at the index drawn: no list is built.
+            (false, &[bits]) => {
+                let tasks = bits.count_ones() as usize;
+                match tasks + usize::from(timer) {
+                    0 => return Next::Nothing,
+                    1 if tasks == 0 => TIMER,
+                    1 => bits.trailing_zeros() as usize,
+                    count => {
+                        let index = self.scheduler.choose_index(count).unwrap_or(0);
+                        let chosen = if index >= tasks {
+                            TIMER
+                        } else {
+                            let mut bits = bits;
+                            for _ in 0..index {
+                                bits &= bits - 1;
+                            }
+                            bits.trailing_zeros() as usize
+                        };
+                        self.schedule.choices.push(if chosen == TIMER {
+                            crate::schedule::TIMER
+                        } else {
+                            chosen as u32
+                        });
+                        chosen
+                    }
+                }
             }
-        }
-        if self.timers.iter().any(|t| !t.idle) {
-            self.runnable.push(TIMER);
-        }
-        if self.tracking {
-            self.scheduler.step(self.stepping, &self.footprint);
-            self.footprint.clear();
-        }
-        let chosen = match self.runnable.len() {
-            0 => return Next::Nothing,
-            1 if !self.tracking => self.runnable[0],
-            1 => match self.scheduler.choose(&self.runnable, current, self.steps) {
-                Some(choice) => choice,
-                None => {
-                    self.stop_or_diverge("the exploration lost its way");
-                    return Next::Nothing;
-                }
-            },
-            _ => match self.scheduler.choose(&self.runnable, current, self.steps) {
-                Some(choice) => {
-                    self.schedule.choices.push(if choice == TIMER {
-                        crate::schedule::TIMER
-                    } else {
-                        choice as u32
-                    });
-                    choice
-                }
-                None => {
-                    self.stop_or_diverge("the schedule names a task that cannot run");
-                    return Next::Nothing;
-                }
+            _ => match self.pick_listed(current, timer) {
+                Some(chosen) => chosen,
+                None => return Next::Nothing,
             },
         };
         self.stepping = Some(chosen);
@@ -867,6 +908,59 @@ impl Execution {
         } else {
             Next::Task(chosen)
         }
+    }
+
+    /// Chooses what runs next from the list of candidates, for schedulers
+    /// that look at them all; `None` ends the execution.
+    #[inline(never)]
+    fn pick_listed(&mut self, current: Option<usize>, timer: bool) -> Option<usize> {
+        self.runnable.clear();
+        for (word, &bits) in self.can_run.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                self.runnable
+                    .push(word * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        if timer {
+            self.runnable.push(TIMER);
+        }
+        if self.tracking {
+            self.scheduler.step(self.stepping, &self.footprint);
+            self.footprint.clear();
+        }
+        let chosen = match self.runnable.len() {
+            0 => return None,
+            1 if !self.tracking => self.runnable[0],
+            1 => match self.scheduler.choose(&self.runnable, current, self.steps) {
+                Some(choice) => choice,
+                None => {
+                    self.stop_or_diverge("the exploration lost its way");
+                    return None;
+                }
+            },
+            count => match if self.uniform && !self.tracking {
+                let index = self.scheduler.choose_index(count).unwrap_or(0);
+                Some(self.runnable[index])
+            } else {
+                self.scheduler.choose(&self.runnable, current, self.steps)
+            } {
+                Some(choice) => {
+                    self.schedule.choices.push(if choice == TIMER {
+                        crate::schedule::TIMER
+                    } else {
+                        choice as u32
+                    });
+                    choice
+                }
+                None => {
+                    self.stop_or_diverge("the schedule names a task that cannot run");
+                    return None;
+                }
+            },
+        };
+        Some(chosen)
     }
 
     /// Tells the scheduler about the last step of the execution.

@@ -12,7 +12,9 @@ use knot_core::executor::{BlockedOn, Executor, Failure, FailureKind, Resume, Tas
 use knot_core::object::Object;
 use knot_core::op::Op;
 
-use super::{fire_timer, suspend, with, Event, Finding, Next, PendingTimer, State, Suspend};
+use super::{
+    fire_timer, suspend, with, Event, Finding, Next, PendingTimer, State, Suspend, TaskYielder,
+};
 use crate::dpor::Access;
 
 /// What a scheduling point decides for the task that reached it.
@@ -21,8 +23,9 @@ enum Step {
     Inert,
     /// The task goes on at once (its operation is recorded already).
     Go,
-    /// Another task, or nothing, runs now.
-    Suspend(Suspend),
+    /// Another task, or nothing, runs now: the task suspends with this
+    /// yielder.
+    Suspend(Suspend, TaskYielder),
     /// The earliest timer fires first; then decide again.
     FireTimer,
 }
@@ -59,14 +62,14 @@ fn point(
                         ex.trace_wait(op, object, site);
                     }
                 }
-                return Step::Suspend(Suspend::Started);
+                return Step::Suspend(Suspend::Started, ex.yielder());
             }
             ex.steps += 1;
             if ex.steps > ex.max_steps {
                 ex.finding = Some(Finding::StepLimit {
                     limit: ex.max_steps,
                 });
-                return Step::Suspend(Suspend::Abort);
+                return Step::Suspend(Suspend::Abort, ex.yielder());
             }
             if let (Some((on, ready)), true) = (wait, first) {
                 ex.set_state(task, State::Blocked { on, ready });
@@ -79,7 +82,7 @@ fn point(
                 if first {
                     ex.trace_wait(op, object, site);
                 }
-                return Step::Suspend(Suspend::Block);
+                return Step::Suspend(Suspend::Block, ex.yielder());
             }
             match ex.pick(Some(task)) {
                 Next::Task(next) if next == task => {
@@ -88,15 +91,15 @@ fn point(
                     ex.record(op, object, site);
                     Step::Go
                 }
-                Next::Task(next) => Step::Suspend(Suspend::Switch(next)),
+                Next::Task(next) => Step::Suspend(Suspend::Switch(next), ex.yielder()),
                 Next::Timer => Step::FireTimer,
-                Next::Nothing => Step::Suspend(Suspend::Abort),
+                Next::Nothing => Step::Suspend(Suspend::Abort, ex.yielder()),
             }
         });
         first = false;
         let resume = match step {
             Step::Inert | Step::Go => return Resume::Run,
-            Step::Suspend(why) => suspend(why),
+            Step::Suspend(why, yielder) => yielder.suspend(why),
             // Time passes while the task works: fire the timer, then
             // decide again.
             Step::FireTimer => {
@@ -163,7 +166,7 @@ impl Executor for Model {
     }
 
     fn block(&self, blocked: &BlockedOn) -> Resume {
-        with(|ex| {
+        let yielder = with(|ex| {
             if !ex.teardown {
                 let current = ex.current;
                 let waiting = matches!(ex.tasks[current].state, State::Runnable);
@@ -174,6 +177,9 @@ impl Executor for Model {
                         ready: false,
                     },
                 );
+                // The scheduling loop notes the end of the wait when it
+                // resumes the task.
+                ex.tasks[current].in_block = true;
                 if waiting && ex.in_task {
                     ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
                 }
@@ -181,19 +187,9 @@ impl Executor for Model {
                     ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
                 }
             }
+            ex.yielder()
         });
-        let resume = suspend(Suspend::Block);
-        if resume == Resume::Run {
-            // The wait ended: the operation completes now, which may be after
-            // main returned even though it was asked for before.
-            with(|ex| {
-                ex.note_effect(blocked.op, blocked.site);
-                if ex.tracking {
-                    ex.footprint.push(Access::wake(&blocked.object, blocked.op));
-                }
-            });
-        }
-        resume
+        yielder.suspend(Suspend::Block)
     }
 
     fn set_ready(&self, task: TaskKey, ready: bool) {

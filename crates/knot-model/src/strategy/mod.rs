@@ -145,6 +145,14 @@ pub(crate) trait Scheduler {
     /// The execution ended after `steps` scheduling points.
     fn end(&mut self, _steps: u64) {}
 
+    /// Whether [`choose`](Scheduler::choose) picks uniformly at random,
+    /// drawing the index into `runnable` as
+    /// [`choose_index`](Scheduler::choose_index) would with its length: the
+    /// checker then calls `choose_index` and builds no list.
+    fn uniform(&self) -> bool {
+        false
+    }
+
     /// Whether the scheduler wants [`choose`](Scheduler::choose) called at
     /// every decision, even forced ones, and [`step`](Scheduler::step) told
     /// what each step touched.

@@ -23,4 +23,8 @@ impl Scheduler for RandomWalk {
     fn choose_index(&mut self, options: usize) -> Option<usize> {
         Some(self.rng.usize(..options))
     }
+
+    fn uniform(&self) -> bool {
+        true
+    }
 }
