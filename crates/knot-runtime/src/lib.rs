@@ -35,6 +35,7 @@ mod config;
 mod live;
 pub mod monitor;
 mod overflow;
+mod panic_hook;
 pub mod registry;
 mod scheduler;
 mod stack;

@@ -166,6 +166,7 @@ impl Runtime {
         }
         crate::overflow::watch(runtime);
         crate::overflow::install();
+        crate::panic_hook::install();
         crate::monitor::start(runtime);
         tracing::debug!(target: "knot", workers = count, "runtime started");
         runtime
