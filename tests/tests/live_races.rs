@@ -40,5 +40,20 @@ fn live_race_detection_catches_unsynchronised_writes_and_not_locked_ones() {
         failure.message().contains("data race on RaceCell#"),
         "{failure}"
     );
+
+    // A blocking call happens after what its task did before it, and
+    // before what the task does after it.
+    let handoff = knot::spawn(|| {
+        let cell = Arc::new(RaceCell::new(1));
+        cell.with_mut(|c| *c += 1);
+        let inside = Arc::clone(&cell);
+        let read = knot::blocking(move || {
+            inside.with_mut(|c| *c += 1);
+            inside.get()
+        });
+        cell.with_mut(|c| *c += 1);
+        (read, cell.get())
+    });
+    assert_eq!(handoff.join().unwrap(), (3, 4));
     knot::runtime::set_race_detection(false);
 }

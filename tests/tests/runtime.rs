@@ -309,3 +309,38 @@ fn the_worker_pool_leaves_nothing_behind() {
     jobs.close();
     assert_eq!(worker.join().unwrap(), 45);
 }
+
+/// Waits on a channel when dropped.
+struct WaitsWhenDropped(chan::Receiver<()>);
+
+impl Drop for WaitsWhenDropped {
+    fn drop(&mut self) {
+        let _ = self.0.recv();
+    }
+}
+
+#[test]
+fn a_task_that_cannot_start_fails_and_its_worker_lives_on() {
+    let (tx, rx) = chan::bounded::<()>(0);
+    let waits = WaitsWhenDropped(rx);
+    let refused = knot::task::Builder::new()
+        .name("too big")
+        .stack_size(usize::MAX)
+        .spawn(move || {
+            let _waits = &waits;
+            1
+        });
+    let error = refused.join().unwrap_err();
+    assert!(!error.is_panic());
+    assert!(
+        error.message().contains("more than a task may ask for"),
+        "{error}"
+    );
+    // The unrun closure is dropped elsewhere than on a worker: its
+    // destructor waits until this send.
+    tx.send(()).unwrap();
+    // Every worker still runs tasks.
+    let handles: Vec<_> = (0..16).map(|i| knot::spawn(move || i)).collect();
+    let sum: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, 120);
+}

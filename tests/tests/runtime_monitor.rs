@@ -116,3 +116,17 @@ fn a_task_that_waits_through_blocking_is_not_a_stall() {
     polite.join().unwrap();
     assert!(knot::runtime::stalls().iter().all(|s| s.task != id));
 }
+
+#[test]
+fn a_thread_waiting_for_a_std_thread_while_no_task_is_blocked_is_no_deadlock() {
+    let _serial = setup();
+    // Nothing knot can see will send for a while, but no task is blocked
+    // either: the wait is not the runtime's to judge.
+    let (tx, rx) = chan::bounded::<u32>(0);
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(DEADLOCK_TIMEOUT * 3);
+        tx.send(3).unwrap();
+    });
+    assert_eq!(rx.recv(), Ok(3));
+    sender.join().unwrap();
+}

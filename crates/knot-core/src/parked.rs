@@ -66,20 +66,29 @@ pub fn count() -> usize {
 /// A number that grows whenever a waiting thread or task is woken; a
 /// monitor that sees it unchanged over a while knows nothing moved.
 pub fn progress_count() -> u64 {
-    PROGRESS.load(Ordering::Relaxed)
+    PROGRESS.load(Ordering::SeqCst)
 }
 
 /// Records that something was woken; see [`progress_count`].
 pub fn progress() {
-    PROGRESS.fetch_add(1, Ordering::Relaxed);
+    PROGRESS.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Wakes every plain thread waiting in a knot primitive and makes it panic
 /// with `report`, because a monitor has found that none of their waits can
-/// ever end. Returns how many threads were interrupted.
-pub fn interrupt(report: &str) -> usize {
+/// ever end; returns how many threads were interrupted.
+///
+/// `seen` is the [`progress_count`] the monitor based its verdict on: if a
+/// thread was woken since, nothing is interrupted and 0 is returned.
+pub fn interrupt(report: &str, seen: u64) -> usize {
     let report: Arc<str> = Arc::from(report);
     let mut table = table();
+    // Wakers bump the count before they unpark, and a woken thread leaves
+    // the table under its lock: checked under the lock, an unchanged count
+    // means no waiting thread has been woken.
+    if PROGRESS.load(Ordering::SeqCst) != seen {
+        return 0;
+    }
     for wait in table.values_mut() {
         wait.interrupted = Some(Arc::clone(&report));
         wait.thread.unpark();

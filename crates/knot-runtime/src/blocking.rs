@@ -8,6 +8,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use knot_core::live_clock::{self, TaskClock};
 use knot_core::task::{self, TaskId};
 
 /// Runs `f`, which may block its thread for a long time, on the runtime's
@@ -44,15 +45,30 @@ where
     let site = Location::caller();
     let id = TaskId::new(knot_core::executor::live_id());
     let (handle, completion) = task::result_slot(id, site);
+    // With live race detection on, the call happens after what the task
+    // did so far, and its end before the task goes on (through the join).
+    let mut clock = TaskClock::new(live_clock::fork());
     RUNNING.fetch_add(1, Ordering::SeqCst);
     submit(Box::new(move || {
+        live_clock::swap(&mut clock);
         task::run_task(f, completion);
+        live_clock::swap(&mut clock);
         RUNNING.fetch_sub(1, Ordering::SeqCst);
     }));
     match handle.join() {
         Ok(value) => value,
         Err(error) => panic::resume_unwind(error.into_panic()),
     }
+}
+
+/// Runs `job` on the pool without waiting for it.
+pub(crate) fn detach(job: Job) {
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    submit(Box::new(move || {
+        // Its panic has been printed; the pool thread and the count live on.
+        let _ = panic::catch_unwind(panic::AssertUnwindSafe(job));
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }));
 }
 
 /// How many blocking calls are running or queued now.
@@ -100,7 +116,7 @@ fn submit(job: Job) {
         .spawn(serve);
     if let Err(error) = started {
         // No new thread: the calls queue up for the threads that exist, or
-        // run here if there are none.
+        // one runs here (perhaps another caller's: they are all alike).
         tracing::warn!(target: "knot", %error, "cannot start a blocking-pool thread");
         let job = lock_pool().jobs.pop_back();
         if let Some(job) = job {

@@ -196,7 +196,8 @@ fn read<T>(name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<
 /// Reads `250ms`, `2s` or `1.5s` as a duration, and `off` as none.
 pub(crate) fn parse_duration(value: &str) -> Result<Option<Duration>, String> {
     const EXPECTED: &str = "expected a duration such as 500ms or 2s, or off";
-    if value.eq_ignore_ascii_case("off") {
+    let value = value.to_ascii_lowercase();
+    if value == "off" {
         return Ok(None);
     }
     let (number, unit) = if let Some(n) = value.strip_suffix("ms") {
@@ -229,6 +230,7 @@ mod tests {
             Ok(Some(Duration::from_millis(1500)))
         );
         assert_eq!(parse_duration("OFF"), Ok(None));
+        assert_eq!(parse_duration("2S"), Ok(Some(Duration::from_secs(2))));
     }
 
     #[test]

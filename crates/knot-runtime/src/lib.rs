@@ -4,10 +4,23 @@
 //! unless [`Builder::workers`] or `KNOT_WORKERS` says otherwise). A spawned
 //! task waits in a queue, holding no stack, until a worker starts it; idle
 //! workers steal tasks that have not started. A started task stays on its
-//! worker, so its thread-locals keep their meaning across its waits. When a
-//! task blocks on a knot primitive its coroutine is suspended and the worker
+//! worker, so a thread-local it reads after a wait is the one it read
+//! before (shared with the worker's other tasks, though). When a task
+//! blocks on a knot primitive its coroutine is suspended and the worker
 //! runs another; when it is woken it goes back to its worker's queue. See
 //! the `scheduler` module for the details.
+//!
+//! Tasks are not preempted, and the tasks of a worker share its OS thread:
+//!
+//! - a task that computes for long without a knot operation, or blocks its
+//!   thread in a call knot cannot see, holds up the others of its worker
+//!   (call `knot::yield_now` in long loops, and
+//!   [`blocking`] around blocking calls; the [monitor] names such tasks);
+//! - a thread-local is shared by the tasks of a worker, so a `RefCell`
+//!   borrow or a `std::sync::Mutex` guard held across a knot wait can be
+//!   met by another task of the same worker: one that blocks on that std
+//!   mutex blocks the worker's thread for good. Hold knot locks, not std
+//!   ones, across waits.
 //!
 //! Around that core:
 //!

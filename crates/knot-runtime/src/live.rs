@@ -69,8 +69,8 @@ impl Executor for Live {
     fn touch(&self, _object: &Object, _op: Op) {}
 
     fn block(&self, blocked: &BlockedOn) -> Resume {
-        // Workers run nothing but tasks, and wake-ups they deliver on a
-        // task's behalf (a start failure) never wait.
+        // Workers run nothing but tasks: what a task leaves behind when it
+        // cannot start is dropped on the blocking pool.
         let task = scheduler::current().expect("knot: a worker thread blocked outside any task");
         if task.take_notification() {
             return Resume::Run;
@@ -106,6 +106,15 @@ impl Executor for Live {
     }
 
     fn fail(&self, failure: Failure) -> Resume {
+        if std::thread::panicking() {
+            // A second panic would abort the process: say it, and let the
+            // caller wait for good (the task stays blocked, a visible leak).
+            eprintln!(
+                "knot: {} (found while unwinding from another panic)",
+                failure.message
+            );
+            return Resume::Run;
+        }
         panic!("knot: {}", failure.message)
     }
 

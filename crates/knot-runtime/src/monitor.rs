@@ -2,9 +2,10 @@
 //! second and speaks up about two things that would otherwise look like a
 //! hang.
 //!
-//! - **Global deadlock.** Every task is asleep, no timer is pending, no
-//!   blocking call runs, a plain thread (`main`, a test) waits in a knot
-//!   primitive, and nothing has been woken for the deadlock timeout. Like
+//! - **Global deadlock.** Every task is asleep (at least one blocked in a
+//!   knot operation), no timer is pending, no blocking call runs, a plain
+//!   thread (`main`, a test) waits in a knot primitive, and nothing has
+//!   been woken for the deadlock timeout. Like
 //!   Go's "all goroutines are asleep", the waiting threads then panic with
 //!   a report of every task and what it waits for, instead of hanging.
 //! - **Stalls.** A task that keeps its worker longer than the stall
@@ -14,10 +15,14 @@
 //!   `tracing` warning, and listed by [`stalls`].
 //!
 //! A thread that waits for something knot cannot see (a `std` thread that
-//! computes for longer than the timeout before it sends) can make the
-//! deadlock check fire too early; raise the timeout with
+//! computes for longer than the timeout before it sends) while every task
+//! is blocked can make the deadlock check fire too early; raise the timeout
+//! with
 //! [`Builder::deadlock_timeout`](crate::Builder::deadlock_timeout) or
-//! `KNOT_DEADLOCK_TIMEOUT`.
+//! `KNOT_DEADLOCK_TIMEOUT`. The other way round, a deadlock goes
+//! unreported while a timer is pending, even one nobody waits for any more
+//! (a dropped `after`, the timeout of a receive that got its value): timers
+//! are not cancelled, so the check resumes once its deadline has passed.
 
 use std::fmt::{self, Write as _};
 use std::panic::Location;
@@ -197,7 +202,8 @@ fn check_deadlock(runtime: &Runtime, timeout: Duration, quiet: &mut Option<(u64,
     }
     // Every task woken from its sleep is resumed by a worker, and every
     // plain thread woken counts itself.
-    let progress = knot_core::parked::progress_count().wrapping_add(
+    let plain = knot_core::parked::progress_count();
+    let progress = plain.wrapping_add(
         runtime
             .workers
             .iter()
@@ -208,19 +214,24 @@ fn check_deadlock(runtime: &Runtime, timeout: Duration, quiet: &mut Option<(u64,
         Some((seen, since)) if seen == progress => {
             if since.elapsed() >= timeout {
                 *quiet = None;
-                declare_deadlock();
+                declare_deadlock(plain);
             }
         }
         _ => *quiet = Some((progress, Instant::now())),
     }
 }
 
-fn declare_deadlock() {
-    let threads = knot_core::parked::waiting();
+fn declare_deadlock(progress: u64) {
     let tasks: Vec<_> = crate::tasks()
         .into_iter()
         .filter(|t| t.state.is_alive())
         .collect();
+    // Threads that wait while no task does are waiting for something knot
+    // cannot see (a std thread, I/O): no verdict.
+    if !tasks.iter().any(|t| t.state == crate::TaskState::Blocked) {
+        return;
+    }
+    let threads = knot_core::parked::waiting();
     let mut report = format!(
         "knot: deadlock: every task is asleep, no timer or blocking call can wake one, \
          and {} thread{} wait{} for them:\n",
@@ -240,7 +251,9 @@ fn declare_deadlock() {
     for task in &tasks {
         let _ = writeln!(report, "  {task}");
     }
-    tracing::error!(target: "knot", "{report}");
-    eprint!("{report}");
-    knot_core::parked::interrupt(&report);
+    // Only once no thread has been woken since the verdict was reached.
+    if knot_core::parked::interrupt(&report, progress) > 0 {
+        tracing::error!(target: "knot", "{report}");
+        eprint!("{report}");
+    }
 }

@@ -7,12 +7,14 @@
 //! (running on the thread's alternate signal stack, which the standard
 //! library sets up for every thread) that checks whether the faulting
 //! address is in the guard page of the task its worker is running; if it
-//! is, it names the task before the process dies. Every other fault goes to
-//! the handler that was installed before, untouched.
+//! is, it names the task before the process dies. Every fault, that one
+//! included, then goes to the handler that was installed before, untouched.
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
+
+use crossbeam_utils::atomic::AtomicCell;
 
 use crate::scheduler::Runtime;
 
@@ -20,6 +22,14 @@ use crate::scheduler::Runtime;
 pub(crate) fn install() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
+        // The handler reads the running task's spawn site through this
+        // cell, which must not take a lock there.
+        assert!(AtomicCell::<Option<&'static Location<'static>>>::is_lock_free());
+        // The guard is one page; `sysconf` is not async-signal-safe, so the
+        // size is read here, once.
+        // SAFETY: `sysconf` has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        PAGE.store(usize::try_from(page).unwrap_or(4096), Ordering::Relaxed);
         // SAFETY: `sigaction` is given a zeroed, then filled, `sigaction`
         // struct and a place for the previous one; the handler it installs
         // only reads atomics and `'static` data and calls `write`, both
@@ -40,7 +50,10 @@ pub(crate) fn install() {
     });
 }
 
-/// The previous `SIGSEGV` action, leaked so that the handler can restore it.
+/// The page size, which is the size of a stack's guard.
+static PAGE: AtomicUsize = AtomicUsize::new(4096);
+
+/// The previous `SIGSEGV` action, leaked so that the handler can call it.
 static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 
 /// Where the handler finds the workers' running stacks.
@@ -51,9 +64,9 @@ pub(crate) fn watch(runtime: &'static Runtime) {
 }
 
 extern "C" fn on_fault(
-    _signal: libc::c_int,
+    signal: libc::c_int,
     info: *mut libc::siginfo_t,
-    _context: *mut libc::c_void,
+    context: *mut libc::c_void,
 ) {
     // SAFETY: the kernel passes a valid `siginfo_t` to an `SA_SIGINFO`
     // handler; for SIGSEGV `si_addr` is the faulting address.
@@ -65,7 +78,7 @@ extern "C" fn on_fault(
         let runtime = unsafe { &*(runtime as *const Runtime) };
         for worker in runtime.workers.iter() {
             let limit = worker.stack_limit.load(Ordering::Relaxed);
-            if limit != 0 && address >= limit && address < limit + guard_size() {
+            if limit != 0 && address >= limit && address < limit + PAGE.load(Ordering::Relaxed) {
                 report(
                     worker.running.load(Ordering::Relaxed),
                     worker.running_site.load(),
@@ -74,21 +87,39 @@ extern "C" fn on_fault(
             }
         }
     }
-    // Give the fault back to the previous handler: the faulting instruction
-    // runs again once this returns, and faults into it.
+    chain(signal, info, context);
+}
+
+/// Hands the fault to the handler installed before this one (the standard
+/// library's, which lets the fault kill the process unless it is a thread's
+/// own stack overflow), or to the default action.
+fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let previous = PREVIOUS.load(Ordering::Acquire);
-    // SAFETY: `previous` is the action `install` saved, leaked and never
-    // freed; restoring it is what `sigaction` is for.
-    unsafe {
-        if previous != 0 {
-            libc::sigaction(
-                libc::SIGSEGV,
-                previous as *const libc::sigaction,
-                std::ptr::null_mut(),
-            );
-        } else {
-            libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+    if previous != 0 {
+        // SAFETY: `install` stored a leaked, never freed `sigaction`.
+        let previous = unsafe { &*(previous as *const libc::sigaction) };
+        let handler = previous.sa_sigaction;
+        if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
+            if previous.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: with SA_SIGINFO the field holds a three-argument
+                // handler, which is given what the kernel gave this one.
+                let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { std::mem::transmute(handler) };
+                handler(signal, info, context);
+            } else {
+                // SAFETY: without SA_SIGINFO the field holds a one-argument
+                // handler.
+                let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
+                handler(signal);
+            }
+            return;
         }
+    }
+    // The default action: once this returns, the faulting instruction runs
+    // again and the fault ends the process.
+    // SAFETY: `signal` with SIG_DFL has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
     }
 }
 
@@ -114,14 +145,6 @@ fn report(task: u64, site: Option<&'static Location<'static>>) {
     unsafe {
         libc::write(2, message.buffer.as_ptr().cast(), message.len);
     }
-}
-
-fn guard_size() -> usize {
-    // Page size: the guard is one page. 4 KiB unless the system says
-    // otherwise; `sysconf` is async-signal-safe.
-    // SAFETY: `sysconf` has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(page).unwrap_or(4096)
 }
 
 /// A fixed buffer for the message.

@@ -4,8 +4,8 @@
 //! have not started; they hold no stack yet, and idle workers steal them
 //! (as does everyone from the global queue that plain threads spawn into).
 //! Its *pinned* queue holds tasks it started that were woken: a started
-//! task never moves to another worker, so thread-locals keep their meaning
-//! across its waits. Woken tasks run before fresh ones, since they already
+//! task never moves to another worker, so a thread-local it reads after a
+//! wait is the one it read before. Woken tasks run before fresh ones, since they already
 //! hold a stack.
 //!
 //! A worker with nothing to run enters the sleepers list, looks at every
@@ -14,7 +14,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::panic::Location;
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
@@ -190,10 +190,19 @@ impl Runtime {
     }
 
     /// Queues the woken task in `slot` of `worker` again.
+    ///
+    /// The slot cannot be reused while it is queued: only a parked task is
+    /// queued by a wake-up, and a task finishes only while it runs.
     pub(crate) fn wake(&self, worker: usize, slot: usize) {
         self.active.fetch_add(1, Ordering::SeqCst);
         let shared = &self.workers[worker];
         shared.pinned.push(slot);
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) > 0 {
+            // Out of the sleepers, so that a later spawn wakes another
+            // worker rather than this one, which has its own work now.
+            self.cancel_sleep(worker);
+        }
         shared.unparker.unpark();
     }
 
@@ -318,13 +327,42 @@ fn work(runtime: &'static Runtime, local: Local) {
                 fence(Ordering::SeqCst);
                 if let Some(job) = next_job(runtime, index) {
                     runtime.cancel_sleep(index);
+                    pass_on(runtime);
                     run(runtime, index, job);
                     continue;
                 }
                 with_local(|l| l.parker.park());
                 runtime.cancel_sleep(index);
+                if let Some(job) = next_job(runtime, index) {
+                    pass_on(runtime);
+                    run(runtime, index, job);
+                }
             }
         }
+    }
+}
+
+/// Wakes another sleeping worker if tasks still wait to start: a worker
+/// that was woken, or that found work as it went to sleep, may have taken
+/// other work than the task it was woken for.
+fn pass_on(runtime: &Runtime) {
+    if runtime.has_queued() {
+        runtime.notify_one();
+    }
+}
+
+/// Runs one job; a panic that escapes it (a bug in knot, since tasks'
+/// panics are caught where they run) is reported, and the worker lives on
+/// for the other tasks.
+fn run(runtime: &'static Runtime, index: usize, job: Job) {
+    let result = panic::catch_unwind(AssertUnwindSafe(|| match job {
+        Job::Resume(slot) => resume(runtime, index, slot),
+        Job::Start(fresh) => start(runtime, index, fresh),
+    }));
+    if let Err(payload) = result {
+        let message = knot_core::task::panic_message(&*payload);
+        tracing::error!(target: "knot", worker = index, %message, "a worker caught a panic");
+        eprintln!("knot: worker {index} caught a panic outside any task: {message}");
     }
 }
 
@@ -383,13 +421,6 @@ fn steal<T>(mut attempt: impl FnMut() -> Steal<T>) -> Option<T> {
     }
 }
 
-fn run(runtime: &'static Runtime, index: usize, job: Job) {
-    match job {
-        Job::Resume(slot) => resume(runtime, index, slot),
-        Job::Start(fresh) => start(runtime, index, fresh),
-    }
-}
-
 fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
     let Fresh {
         task,
@@ -402,7 +433,10 @@ fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
             tracing::warn!(target: "knot", task = task.id.as_u64(), %error, "task failed to start");
             registry::failed_to_start(&task, error.clone());
             runtime.active.fetch_sub(1, Ordering::SeqCst);
-            task.run(Start::Fail(error));
+            // The closure is dropped unrun, and its destructors may wait
+            // on knot primitives: not here, on a worker outside any task,
+            // but on a thread of the blocking pool.
+            crate::blocking::detach(Box::new(move || task.run(Start::Fail(error))));
             return;
         }
     };
@@ -446,6 +480,8 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
         .running
         .store(started.task.id.as_u64(), Ordering::Relaxed);
     shared.running_site.store(Some(started.task.site));
+    // Its own last knot operation, not the previous task's.
+    shared.last_site.store(started.task.last_site.load());
     shared
         .stack_limit
         .store(started.stack_limit, Ordering::Relaxed);
@@ -453,6 +489,7 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
     CURRENT.with(|c| c.set(Some(Arc::clone(&started.task))));
     live_clock::swap(&mut started.clock);
     let result = started.coroutine.resume(());
+    started.task.last_site.store(shared.last_site.load());
     live_clock::swap(&mut started.clock);
     YIELDER.with(|y| y.set(std::ptr::null()));
     CURRENT.with(|c| c.set(None));

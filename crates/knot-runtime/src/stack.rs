@@ -19,6 +19,11 @@ use corosensei::stack::DefaultStack;
 /// space, of which only the touched pages cost memory.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
+/// The largest stack a task may ask for: a quarter of the address space,
+/// far more than a mapping can get, and small enough that rounding it up to
+/// pages cannot overflow.
+const MAX_STACK_SIZE: usize = usize::MAX / 4;
+
 /// Stacks a worker keeps for reuse; beyond these, finished tasks' stacks
 /// are unmapped.
 const POOLED_PER_WORKER: usize = 64;
@@ -70,10 +75,30 @@ impl StackPool {
                 budget.max_map_count.saturating_mul(4).max(262_144),
             ));
         }
-        DefaultStack::new(size).map_err(|e| {
+        if size > MAX_STACK_SIZE {
             LIVE.fetch_sub(1, Ordering::Relaxed);
-            format!("cannot map a stack of {size} bytes for the task: {e}")
-        })
+            return Err(format!(
+                "a stack of {size} bytes is more than a task may ask for"
+            ));
+        }
+        // corosensei panics rather than fail on sizes whose rounding
+        // overflows; the check above keeps them out, this is the backstop.
+        let mapped = std::panic::catch_unwind(|| DefaultStack::new(size));
+        match mapped {
+            Ok(Ok(stack)) => Ok(stack),
+            Ok(Err(e)) => {
+                LIVE.fetch_sub(1, Ordering::Relaxed);
+                Err(format!(
+                    "cannot map a stack of {size} bytes for the task: {e}"
+                ))
+            }
+            Err(_) => {
+                LIVE.fetch_sub(1, Ordering::Relaxed);
+                Err(format!(
+                    "a stack of {size} bytes is more than the address space holds"
+                ))
+            }
+        }
     }
 
     /// Takes back the stack of a finished task.

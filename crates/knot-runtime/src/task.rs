@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use crossbeam_utils::atomic::AtomicCell;
 use knot_core::executor::{BlockedOn, Unpark};
 use knot_core::task::TaskId;
 
@@ -116,6 +117,9 @@ pub(crate) struct Task {
     home: AtomicUsize,
     /// Where the registry keeps it.
     pub(crate) registry_slot: AtomicUsize,
+    /// The call site of its last knot operation when it last gave its
+    /// worker back, for the stall monitor.
+    pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
 }
 
 /// What the registry shows of a task.
@@ -174,6 +178,7 @@ impl Task {
             run: AtomicU8::new(RUNNING),
             home: AtomicUsize::new(usize::MAX),
             registry_slot: AtomicUsize::new(usize::MAX),
+            last_site: AtomicCell::new(None),
         }
     }
 

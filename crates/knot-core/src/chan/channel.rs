@@ -300,7 +300,7 @@ impl<T> Chan<T> {
         while selector.fired().is_none() {
             executor::block(blocked);
         }
-let entry = State::leave(queue(&mut self.lock()), &selector)
+        let entry = State::leave(queue(&mut self.lock()), &selector)
             .expect("knot: a channel waiter left its queue before its wait ended");
         let Entry {
             selector: theirs,

@@ -59,7 +59,6 @@ impl Ord for Pending {
 }
 
 /// The time since the process's first use of knot's clock.
-/// The time since the process's knot epoch (its first use of time).
 pub fn now() -> Duration {
     epoch().elapsed()
 }
@@ -69,7 +68,6 @@ fn epoch() -> Instant {
     *EPOCH.get_or_init(Instant::now)
 }
 
-/// Runs `fire` on the timer thread once `deadline` has passed.
 /// How many timers are armed and not yet fired; see
 /// [`pending_timers`](super::pending_timers).
 pub fn pending() -> usize {
@@ -132,7 +130,11 @@ fn run(timers: &'static Timers) {
                     .firing
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 drop(heap);
-                (due.fire)();
+                // A callback that panics must not take the timer thread,
+                // and every later timer, with it; its panic has been
+                // printed by the panic hook.
+                let fire = due.fire;
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(fire));
                 timers
                     .firing
                     .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);

@@ -89,6 +89,9 @@ impl fmt::Display for Instant {
 ///
 /// The live runtime's deadlock monitor reads it: while a timer is pending,
 /// every task being asleep is not a deadlock, since the timer may wake one.
+/// Timers are not cancelled: one nobody waits for any more (a dropped
+/// `after` channel, the timeout of a `recv_timeout` that got its value)
+/// counts until its deadline passes.
 ///
 /// ```
 /// let before = knot_core::time::pending_timers();
