@@ -97,9 +97,18 @@ impl Executor for Live {
         // come through here.
     }
 
-    fn acquired(&self, _object: &Object) {}
+    fn acquired(&self, object: &Object) {
+        scheduler::with_current(|task| task.status().holds.push(*object));
+    }
 
-    fn released(&self, _object: &Object) {}
+    fn released(&self, object: &Object) {
+        scheduler::with_current(|task| {
+            let mut status = task.status();
+            if let Some(at) = status.holds.iter().rposition(|o| o.id() == object.id()) {
+                status.holds.remove(at);
+            }
+        });
+    }
 
     fn joined(&self, task: u64) {
         tracing::trace!(target: "knot", task, "joined");

@@ -251,6 +251,27 @@ fn declare_deadlock(progress: u64) {
     for task in &tasks {
         let _ = writeln!(report, "  {task}");
     }
+    // Who waits for whom, where a lock says so.
+    let edges: Vec<String> = tasks
+        .iter()
+        .filter_map(|waiter| {
+            let wanted = waiter.blocked?.object;
+            let holder = tasks
+                .iter()
+                .find(|t| t.holds.iter().any(|h| h.id() == wanted.id()))?;
+            Some(format!(
+                "  {} ({}) -> {wanted} -> held by {} ({})",
+                waiter.name, waiter.id, holder.name, holder.id
+            ))
+        })
+        .collect();
+    if !edges.is_empty() {
+        report.push_str("wait-for graph:\n");
+        for edge in edges {
+            report.push_str(&edge);
+            report.push('\n');
+        }
+    }
     // Only once no thread has been woken since the verdict was reached.
     if knot_core::parked::interrupt(&report, progress) > 0 {
         tracing::error!(target: "knot", "{report}");

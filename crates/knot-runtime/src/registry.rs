@@ -46,6 +46,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use knot_core::executor::BlockedOn;
+use knot_core::object::Object;
 use knot_core::task::{TaskConfig, TaskId};
 
 use crate::task::{Status, Task, TaskRef};
@@ -127,6 +128,10 @@ pub struct TaskInfo {
     /// Why it could not start, when it is
     /// [`FailedToStart`](TaskState::FailedToStart).
     pub error: Option<String>,
+    /// The knot locks (`Mutex`, `RwLock`) it holds, oldest first: with
+    /// [`blocked`](Self::blocked), what a deadlock report needs to show who
+    /// waits for whom.
+    pub holds: Vec<Object>,
 }
 
 /// What a live task is doing.
@@ -201,6 +206,10 @@ impl fmt::Display for TaskInfo {
         write!(f, ", {} for {:.2?}", self.state, self.since.elapsed())?;
         if let Some(blocked) = &self.blocked_on {
             write!(f, " on {blocked}")?;
+        }
+        for (i, held) in self.holds.iter().enumerate() {
+            let joint = if i == 0 { ", holding" } else { "," };
+            write!(f, "{joint} {held} (created at {})", held.created())?;
         }
         if let Some(error) = &self.error {
             write!(f, ": {error}")?;
@@ -443,6 +452,9 @@ pub fn describe_leaks(tasks: &[TaskInfo], when: &str) -> String {
         if let Some(blocked) = &t.blocked_on {
             let _ = write!(out, ", blocked on {blocked}");
         }
+        for held in &t.holds {
+            let _ = write!(out, ", holding {held} (created at {})", held.created());
+        }
         out.push('\n');
     }
     out
@@ -553,6 +565,7 @@ fn info(task: &Task, status: Status) -> TaskInfo {
         blocked_on: status.blocked.map(|b| b.to_string()),
         blocked: status.blocked,
         error: status.error,
+        holds: status.holds,
     }
 }
 

@@ -30,7 +30,7 @@ use knot_core::live_clock::{self, TaskClock};
 use crate::config::Config;
 use crate::registry::{self, TaskState};
 use crate::stack::StackPool;
-use crate::task::{Parked, TaskRef};
+use crate::task::{Parked, Task, TaskRef};
 
 /// The runtime, started by the first spawn (or by
 /// [`Builder::start`](crate::Builder::start)) and alive until the process
@@ -57,6 +57,17 @@ pub(crate) fn current() -> Option<TaskRef> {
         let copy = task.clone();
         c.set(task);
         copy
+    })
+}
+
+/// Calls `f` with the task running on this thread, if it is a worker
+/// running one, without taking a reference to it.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Task) -> R) -> Option<R> {
+    CURRENT.with(|c| {
+        let task = c.take();
+        let result = task.as_deref().map(|t| f(t));
+        c.set(task);
+        result
     })
 }
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crossbeam_utils::atomic::AtomicCell;
 use knot_core::executor::{BlockedOn, Unpark};
+use knot_core::object::Object;
 use knot_core::task::TaskId;
 
 use crate::registry::TaskState;
@@ -129,6 +130,8 @@ pub(crate) struct Status {
     pub(crate) since: Instant,
     pub(crate) blocked: Option<BlockedOn>,
     pub(crate) error: Option<String>,
+    /// The knot locks it holds, oldest first.
+    pub(crate) holds: Vec<Object>,
 }
 
 // The scheduling states. A task is RUNNING from the moment it is queued to
@@ -174,6 +177,7 @@ impl Task {
                 since: now,
                 blocked: None,
                 error: None,
+                holds: Vec::new(),
             }),
             run: AtomicU8::new(RUNNING),
             home: AtomicUsize::new(usize::MAX),
