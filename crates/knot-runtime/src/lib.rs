@@ -45,6 +45,7 @@
 
 mod blocking;
 mod config;
+mod counter;
 mod live;
 pub mod monitor;
 mod overflow;

@@ -191,7 +191,7 @@ fn check_stalls(runtime: &Runtime, threshold: Duration, samples: &mut [Sample]) 
 }
 
 fn check_deadlock(runtime: &Runtime, timeout: Duration, quiet: &mut Option<(u64, Instant)>) {
-    let asleep = runtime.active.load(Ordering::SeqCst) == 0
+    let asleep = runtime.active.sum() == 0
         && !runtime.has_queued()
         && crate::blocking::running() == 0
         && knot_core::time::pending_timers() == 0

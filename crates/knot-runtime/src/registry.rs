@@ -360,7 +360,12 @@ impl LeakGuard {
         let scope = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
         SCOPES.with(|s| {
             let mut scopes = s.borrow_mut();
-            *scopes = scopes.iter().copied().chain([scope]).collect();
+            let more: Arc<[u64]> = scopes
+                .iter()
+                .flat_map(|s| s.iter().copied())
+                .chain([scope])
+                .collect();
+            *scopes = Some(more);
         });
         LeakGuard {
             scope,
@@ -395,7 +400,7 @@ impl LeakGuard {
     /// ```
     pub fn leaks(&self) -> Vec<TaskInfo> {
         let scope = self.scope;
-        collect(|t, s| is_leak(t, s) && t.scopes.contains(&scope))
+        collect(|t, s| is_leak(t, s) && watched(t, scope))
     }
 }
 
@@ -410,14 +415,17 @@ impl Drop for LeakGuard {
         let scope = self.scope;
         SCOPES.with(|s| {
             let mut scopes = s.borrow_mut();
-            *scopes = scopes.iter().copied().filter(|s| *s != scope).collect();
+            let fewer: Arc<[u64]> = scopes
+                .iter()
+                .flat_map(|s| s.iter().copied())
+                .filter(|s| *s != scope)
+                .collect();
+            *scopes = (!fewer.is_empty()).then_some(fewer);
         });
         if thread::panicking() {
             return;
         }
-        let left = wait_until_gone(self.grace, |t, s| {
-            is_leak(t, s) && t.scopes.contains(&scope)
-        });
+        let left = wait_until_gone(self.grace, |t, s| is_leak(t, s) && watched(t, scope));
         if !left.is_empty() {
             panic!(
                 "{}",
@@ -557,7 +565,7 @@ fn info(task: &Task, status: Status) -> TaskInfo {
         name: task.display_name(),
         site: task.site,
         parent: task.parent,
-        origin: task.origin.as_deref().map(String::from),
+        origin: task.origin.map(String::from),
         daemon: task.daemon,
         state: status.state,
         since: status.since,
@@ -603,21 +611,16 @@ fn wait_until_gone(grace: Duration, alive: impl Fn(&Task, &Status) -> bool) -> V
 /// What the registry will show of a task that is being spawned from the
 /// calling thread (or task); [`insert`] enters it.
 pub(crate) fn describe(id: TaskId, config: &TaskConfig, site: &'static Location<'static>) -> Task {
-    let (parent, origin, scopes) = match crate::scheduler::current() {
-        Some(spawner) => (
-            Some(spawner.id),
-            spawner.origin.clone(),
-            Arc::clone(&spawner.scopes),
-        ),
-        None => (
+    let spawner = crate::scheduler::with_current(|spawner| {
+        (Some(spawner.id), spawner.origin, spawner.scopes.clone())
+    });
+    let (parent, origin, scopes) = spawner.unwrap_or_else(|| {
+        (
             None,
-            ORIGIN.with(|o| {
-                o.get_or_init(|| thread::current().name().map(Arc::from))
-                    .clone()
-            }),
-            SCOPES.with(|s| Arc::clone(&s.borrow())),
-        ),
-    };
+            ORIGIN.with(|o| *o.get_or_init(|| thread::current().name().map(intern))),
+            SCOPES.with(|s| s.borrow().clone()),
+        )
+    });
     Task::new(
         id,
         config.name.clone(),
@@ -666,6 +669,25 @@ pub(crate) fn find(id: TaskId) -> Option<TaskRef> {
     shard(id).values().find(|t| t.id == id).cloned()
 }
 
+/// Whether the leak guard `scope` watches `task`.
+fn watched(task: &Task, scope: u64) -> bool {
+    task.scopes.as_deref().is_some_and(|s| s.contains(&scope))
+}
+
+/// The one copy of a thread's name that tasks refer to: names are few
+/// (one per thread that spawns), and tasks spawned in a loop then share it
+/// without counting references across threads.
+fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into());
+    names.push(leaked);
+    leaked
+}
+
 fn notify_watchers() {
     if WATCHERS.load(Ordering::SeqCst) > 0 {
         let _guard = CHANGED_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
@@ -675,9 +697,9 @@ fn notify_watchers() {
 
 thread_local! {
     /// The leak guards alive on this plain thread, innermost last.
-    static SCOPES: RefCell<Arc<[u64]>> = RefCell::new(Arc::from([]));
+    static SCOPES: RefCell<Option<Arc<[u64]>>> = const { RefCell::new(None) };
     /// The name of this plain thread, for the tasks it spawns.
-    static ORIGIN: OnceCell<Option<Arc<str>>> = const { OnceCell::new() };
+    static ORIGIN: OnceCell<Option<&'static str>> = const { OnceCell::new() };
 }
 
 #[cfg(test)]

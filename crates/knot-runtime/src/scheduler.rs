@@ -28,6 +28,7 @@ use knot_core::clock::VectorClock;
 use knot_core::live_clock::{self, TaskClock};
 
 use crate::config::Config;
+use crate::counter::Counter;
 use crate::registry::{self, TaskState};
 use crate::stack::StackPool;
 use crate::task::{Parked, Task, TaskRef};
@@ -105,7 +106,7 @@ pub(crate) struct Runtime {
     sleeping: AtomicUsize,
     /// Tasks spawned and not finished, less those parked: zero means every
     /// task is asleep.
-    pub(crate) active: AtomicUsize,
+    pub(crate) active: Counter,
     pub(crate) config: Config,
 }
 
@@ -155,7 +156,7 @@ impl Runtime {
             injector: Injector::new(),
             sleepers: Mutex::new(Vec::new()),
             sleeping: AtomicUsize::new(0),
-            active: AtomicUsize::new(0),
+            active: Counter::new(),
             config,
         }));
         for (index, fresh, parker) in locals {
@@ -185,7 +186,7 @@ impl Runtime {
 
     /// Queues a task to be started by some worker.
     pub(crate) fn spawn(&'static self, fresh: Fresh) {
-        self.active.fetch_add(1, Ordering::SeqCst);
+        self.active.add(1);
         let fresh = LOCAL.with(|l| match &*l.borrow() {
             Some(local) => {
                 local.fresh.push(fresh);
@@ -205,7 +206,7 @@ impl Runtime {
     /// The slot cannot be reused while it is queued: only a parked task is
     /// queued by a wake-up, and a task finishes only while it runs.
     pub(crate) fn wake(&self, worker: usize, slot: usize) {
-        self.active.fetch_add(1, Ordering::SeqCst);
+        self.active.add(1);
         let shared = &self.workers[worker];
         shared.pinned.push(slot);
         fence(Ordering::SeqCst);
@@ -253,7 +254,7 @@ impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("workers", &self.workers.len())
-            .field("active", &self.active)
+            .field("active", &self.active.sum())
             .finish_non_exhaustive()
     }
 }
@@ -443,7 +444,7 @@ fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
         Err(error) => {
             tracing::warn!(target: "knot", task = task.id.as_u64(), %error, "task failed to start");
             registry::failed_to_start(&task, error.clone());
-            runtime.active.fetch_sub(1, Ordering::SeqCst);
+            runtime.active.add(-1);
             // The closure is dropped unrun, and its destructors may wait
             // on knot primitives: not here, on a worker outside any task,
             // but on a thread of the blocking pool.
@@ -516,7 +517,7 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
         CoroutineResult::Yield(Suspend::Park) => {
             let woken = started.task.park() == Parked::Woken;
             if !woken {
-                runtime.active.fetch_sub(1, Ordering::SeqCst);
+                runtime.active.add(-1);
             }
             with_local(|l| l.slots[slot] = Some(started));
             if woken {
@@ -537,7 +538,7 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
             });
             task.finish();
             registry::remove(&task);
-            runtime.active.fetch_sub(1, Ordering::SeqCst);
+            runtime.active.add(-1);
             tracing::trace!(target: "knot", task = task.id.as_u64(), "exit");
         }
     }

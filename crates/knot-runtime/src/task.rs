@@ -105,10 +105,10 @@ pub(crate) struct Task {
     pub(crate) name: Option<String>,
     pub(crate) site: &'static Location<'static>,
     pub(crate) parent: Option<TaskId>,
-    pub(crate) origin: Option<Arc<str>>,
+    pub(crate) origin: Option<&'static str>,
     /// The leak guards that watch this task (those of the thread its tree
     /// started on).
-    pub(crate) scopes: Arc<[u64]>,
+    pub(crate) scopes: Option<Arc<[u64]>>,
     pub(crate) daemon: bool,
     pub(crate) spawned: Instant,
     status: Mutex<Status>,
@@ -158,8 +158,8 @@ impl Task {
         name: Option<String>,
         site: &'static Location<'static>,
         parent: Option<TaskId>,
-        origin: Option<Arc<str>>,
-        scopes: Arc<[u64]>,
+        origin: Option<&'static str>,
+        scopes: Option<Arc<[u64]>>,
         daemon: bool,
     ) -> Task {
         let now = Instant::now();
@@ -303,7 +303,7 @@ mod tests {
             Location::caller(),
             None,
             None,
-            Arc::from([]),
+            None,
             false,
         )
     }
