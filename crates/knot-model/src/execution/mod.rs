@@ -90,7 +90,6 @@ pub(crate) struct Slot {
     pub(crate) wait_stack: Option<Backtrace>,
     /// Happens-before: what this task has seen of the others.
     clock: VectorClock,
-    coroutine: Option<Task>,
     yielder: *const Yielder<Resume, Suspend>,
 }
 
@@ -144,6 +143,13 @@ pub(crate) struct Execution {
     can_run: Vec<u64>,
     stacks: Vec<DefaultStack>,
     stack_size: usize,
+    /// The coroutines of the running execution's tasks, by task: the
+    /// scheduling loop owns them while it runs and resumes them where they
+    /// are; this keeps the buffer from one execution to the next.
+    coroutines: Vec<Option<Task>>,
+    /// Coroutines of tasks spawned since the scheduling loop last looked,
+    /// for it to take in.
+    spawned: Vec<(usize, Task)>,
     /// Virtual time.
     now: Duration,
     timers: Vec<PendingTimer>,
@@ -286,6 +292,8 @@ impl Session {
                 can_run: Vec::new(),
                 stacks: Vec::new(),
                 stack_size: DEFAULT_STACK_SIZE,
+                coroutines: Vec::new(),
+                spawned: Vec::new(),
                 now: Duration::ZERO,
                 timers: Vec::new(),
                 timer_seq: 0,
@@ -325,6 +333,7 @@ impl Session {
         with(|ex| {
             ex.tracking = scheduler.wants_every_step();
             ex.uniform = scheduler.uniform();
+            ex.hint();
             mem::replace(&mut ex.scheduler, scheduler)
         })
     }
@@ -366,18 +375,21 @@ impl Session {
                 }
             })
         });
+        let mut coroutines = with(|ex| mem::take(&mut ex.coroutines));
         match coroutine {
-            Ok(coroutine) => with(|ex| ex.tasks[0].coroutine = Some(coroutine)),
+            Ok(coroutine) => coroutines.push(Some(coroutine)),
             Err(e) => panic!("knot: cannot allocate a task stack: {e}"),
         }
-        run_loop();
+        run_loop(&mut coroutines);
         let result = with(|ex| {
             ex.end_steps();
             ex.schedule.steps = ex.steps;
             ex.scheduler.end(ex.steps);
             inspect(ex)
         });
-        teardown();
+        teardown(&mut coroutines);
+        coroutines.clear();
+        with(|ex| ex.coroutines = coroutines);
         result
     }
 }
@@ -428,7 +440,7 @@ where
             task::run_task(f, completion)
         });
     let start = with(|ex| {
-        ex.tasks[id].coroutine = Some(coroutine);
+        ex.spawned.push((id, coroutine));
         ex.in_task && !ex.teardown
     });
     // The child's code up to its first operation touches nothing other tasks
@@ -483,12 +495,26 @@ impl TaskYielder {
     }
 }
 
+/// Moves the coroutines of newly spawned tasks to their places.
+#[inline]
+fn take_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
+    if ex.spawned.is_empty() {
+        return;
+    }
+    for (id, coroutine) in ex.spawned.drain(..) {
+        if id >= coroutines.len() {
+            coroutines.resize_with(id + 1, || None);
+        }
+        coroutines[id] = Some(coroutine);
+    }
+}
+
 /// Resumes tasks until none can run or the execution fails.
-fn run_loop() {
+fn run_loop(coroutines: &mut Vec<Option<Task>>) {
     /// What one borrow of the execution state decides.
     enum Turn {
         /// Resume this task's coroutine.
-        Resume(usize, Task),
+        Resume(usize),
         /// Fire the earliest timer.
         Timer,
         /// Nothing can run: judge how the execution ended.
@@ -500,28 +526,28 @@ fn run_loop() {
     // The task that spawned the one being started, to resume afterwards.
     let mut parent: Option<usize> = None;
     // The task that ran last, with what its coroutine gave back.
-    let mut ran: Option<(usize, Task, CoroutineResult<Suspend, TaskEnd>)> = None;
+    let mut ran: Option<(usize, CoroutineResult<Suspend, TaskEnd>)> = None;
     loop {
         // One borrow both takes in what the last task did and picks and
         // prepares the next.
         let turn = with(|ex| {
-            if let Some((task, coroutine, result)) = ran.take() {
+            if let Some((task, result)) = ran.take() {
                 ex.in_task = false;
+                take_spawned(ex, coroutines);
                 match result {
-                    CoroutineResult::Yield(why) => {
-                        ex.tasks[task].coroutine = Some(coroutine);
-                        match why {
-                            Suspend::Abort => return Turn::Stop,
-                            Suspend::Start(child) => {
-                                parent = Some(task);
-                                next = Some(child);
-                            }
-                            Suspend::Switch(to) => next = Some(to),
-                            Suspend::Block | Suspend::Started => next = parent.take(),
+                    CoroutineResult::Yield(why) => match why {
+                        Suspend::Abort => return Turn::Stop,
+                        Suspend::Start(child) => {
+                            parent = Some(task);
+                            next = Some(child);
                         }
-                    }
+                        Suspend::Switch(to) => next = Some(to),
+                        Suspend::Block | Suspend::Started => next = parent.take(),
+                    },
                     CoroutineResult::Return(end) => {
-                        ex.stacks.push(coroutine.into_stack());
+                        if let Some(coroutine) = coroutines[task].take() {
+                            ex.stacks.push(coroutine.into_stack());
+                        }
                         ex.finish(task, end);
                         next = parent.take();
                         if ex.finding.is_some() {
@@ -555,16 +581,15 @@ fn run_loop() {
                 }
             }
             ex.set_state(task, State::Runnable);
-            let coroutine = ex.tasks[task]
-                .coroutine
-                .take()
-                .expect("knot: a runnable task has no coroutine");
-            Turn::Resume(task, coroutine)
+            Turn::Resume(task)
         });
         match turn {
-            Turn::Resume(task, mut coroutine) => {
-                let result = coroutine.resume(Resume::Run);
-                ran = Some((task, coroutine, result));
+            Turn::Resume(task) => {
+                let result = coroutines[task]
+                    .as_mut()
+                    .expect("knot: a runnable task has no coroutine")
+                    .resume(Resume::Run);
+                ran = Some((task, result));
             }
             Turn::Timer => {
                 if fire_timer() {
@@ -601,6 +626,7 @@ fn fire_timer() -> bool {
             ex.footprint.push(Access::timers());
         }
         ex.firing = true;
+        ex.hint();
         Some((timer.fire, timer.owner))
     });
     let Some((fire, owner)) = fire else {
@@ -609,6 +635,7 @@ fn fire_timer() -> bool {
     fire();
     with(|ex| {
         ex.firing = false;
+        ex.hint();
         if let Some((wakes, seq)) = ex.firing_stalled.take() {
             if ex.wakes == wakes {
                 for timer in ex.timers.iter_mut().filter(|t| t.periodic && t.seq > seq) {
@@ -634,14 +661,18 @@ fn fire_timer() -> bool {
 
 /// Ends every task that is still suspended, unwinding its stack while knot
 /// operations do nothing, then drops the timers that did not fire.
-fn teardown() {
-    with(|ex| ex.teardown = true);
+fn teardown(coroutines: &mut Vec<Option<Task>>) {
+    with(|ex| {
+        ex.teardown = true;
+        ex.hint();
+    });
     let mut task = 0;
     while task < with(|ex| ex.live) {
         let coroutine = with(|ex| {
             ex.current = task;
             ex.in_task = true;
-            ex.tasks[task].coroutine.take()
+            take_spawned(ex, coroutines);
+            coroutines.get_mut(task).and_then(Option::take)
         });
         if let Some(mut coroutine) = coroutine {
             // A task that never started drops its closure in its own
@@ -654,12 +685,18 @@ fn teardown() {
                 CoroutineResult::Yield(_) => mem::forget(coroutine),
             }
         }
-        with(|ex| ex.in_task = false);
+        with(|ex| {
+            ex.in_task = false;
+            take_spawned(ex, coroutines);
+        });
         task += 1;
     }
     let timers = with(|ex| mem::take(&mut ex.timers));
     drop(timers);
-    with(|ex| ex.teardown = false);
+    with(|ex| {
+        ex.teardown = false;
+        ex.hint();
+    });
 }
 
 impl Execution {
@@ -675,6 +712,7 @@ impl Execution {
         self.trace.clear();
         self.can_run.fill(0);
         self.races.tracked = self.races.wanted;
+        self.hint();
         self.now = Duration::ZERO;
         self.timer_seq = 0;
         self.schedule.steps = 0;
@@ -684,6 +722,15 @@ impl Execution {
         self.pruned = false;
         self.preemptions = 0;
         self.scheduler.begin();
+    }
+
+    /// Tells the primitives in advance what [`Model`]'s `tracks_races` and
+    /// `touch` do, after a change to what they depend on.
+    fn hint(&self) {
+        executor::set_hints(executor::Hints {
+            tracks_races: Some(self.races.tracked && !self.teardown && !self.firing),
+            skip_touches: !self.tracking || self.teardown,
+        });
     }
 
     fn new_task(&mut self, config: TaskConfig, site: Option<&'static Location<'static>>) -> usize {
@@ -703,7 +750,6 @@ impl Execution {
             spawn_stack: None,
             wait_stack: None,
             clock: VectorClock::new(),
-            coroutine: None,
             yielder: std::ptr::null(),
         };
         if id < self.tasks.len() {
