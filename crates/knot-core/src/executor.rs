@@ -388,6 +388,9 @@ pub fn unready(waker: &Waker) {
 
 /// Records that the running task now holds `object`.
 pub fn acquired(object: &Object) {
+    if HINTS.with(Cell::get).skip_holds {
+        return;
+    }
     if let Some(e) = executor() {
         e.acquired(object);
     }
@@ -395,6 +398,9 @@ pub fn acquired(object: &Object) {
 
 /// Records that the running task released `object`.
 pub fn released(object: &Object) {
+    if HINTS.with(Cell::get).skip_holds {
+        return;
+    }
     if let Some(e) = executor() {
         e.released(object);
     }
@@ -596,6 +602,9 @@ pub struct Hints {
     pub tracks_races: Option<bool>,
     /// Whether [`Executor::touch`] does nothing until the hints change.
     pub skip_touches: bool,
+    /// Whether [`Executor::acquired`] and [`Executor::released`] do
+    /// nothing until the hints change.
+    pub skip_holds: bool,
 }
 
 /// Whether the hints say that races are not tracked, so that clock work
@@ -618,6 +627,7 @@ thread_local! {
         Cell::new(Hints {
             tracks_races: None,
             skip_touches: false,
+            skip_holds: false,
         })
     };
     static THREAD_KEY: TaskKey = TaskKey(NEXT_LIVE_ID.fetch_add(1, Ordering::Relaxed));

@@ -325,7 +325,10 @@ impl Session {
 
     /// Makes the next executions detailed: call stacks and `tracing` events.
     pub(crate) fn set_detailed(&self) {
-        with(|ex| ex.detailed = true);
+        with(|ex| {
+            ex.detailed = true;
+            ex.hint();
+        });
     }
 
     /// Replaces the scheduler, for the next execution; returns the old one.
@@ -498,9 +501,13 @@ impl TaskYielder {
 /// Moves the coroutines of newly spawned tasks to their places.
 #[inline]
 fn take_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
-    if ex.spawned.is_empty() {
-        return;
+    if !ex.spawned.is_empty() {
+        place_spawned(ex, coroutines);
     }
+}
+
+#[inline(never)]
+fn place_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
     for (id, coroutine) in ex.spawned.drain(..) {
         if id >= coroutines.len() {
             coroutines.resize_with(id + 1, || None);
@@ -730,6 +737,9 @@ impl Execution {
         executor::set_hints(executor::Hints {
             tracks_races: Some(self.races.tracked && !self.teardown && !self.firing),
             skip_touches: !self.tracking || self.teardown,
+            // What tasks hold only goes into reports, which are built from
+            // the detailed replay.
+            skip_holds: !self.detailed,
         });
     }
 
@@ -765,6 +775,9 @@ impl Execution {
             };
         } else {
             self.tasks.push(slot);
+        }
+        if id / 64 >= self.can_run.len() {
+            self.can_run.resize(id / 64 + 1, 0);
         }
         self.mark(id, true);
         // A spawned task starts with everything its parent did; both then
@@ -822,9 +835,6 @@ impl Execution {
     #[inline]
     fn mark(&mut self, task: usize, can_run: bool) {
         let (word, bit) = (task / 64, 1u64 << (task % 64));
-        if word >= self.can_run.len() {
-            self.can_run.resize(word + 1, 0);
-        }
         if can_run {
             self.can_run[word] |= bit;
         } else {
@@ -841,8 +851,22 @@ impl Execution {
 
     /// Records an operation that went ahead. Only the detailed replay that
     /// builds a report keeps the events; the others just count them.
+    #[inline]
     fn record(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         self.events += 1;
+        if self.detailed || self.tracking {
+            self.record_more(op, object, site);
+        }
+        if self.main_returned {
+            self.note_effect(op, site);
+        }
+    }
+
+    /// What [`record`](Self::record) does for the detailed replay and for
+    /// schedulers that track every step.
+    #[cold]
+    #[inline(never)]
+    fn record_more(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         if self.detailed {
             self.trace_event(op, object, site, false);
             self.trace.push(Event {
@@ -859,7 +883,6 @@ impl Execution {
                 self.footprint.push(Access::of(object, op));
             }
         }
-        self.note_effect(op, site);
     }
 
     /// Records that the running task started waiting in `op`.
@@ -906,7 +929,44 @@ impl Execution {
 
     /// Chooses what runs next: a task that can run, or the earliest timer.
     /// `current` is the task at a scheduling point, which may go on.
+    #[inline]
     fn pick(&mut self, current: Option<usize>) -> Next {
+        // The commonest case first: a uniform choice among at most 64
+        // tasks and no timer, with nothing to note but the choice.
+        if let (false, None, false, true, &[bits]) = (
+            self.tracking || !self.uniform,
+            &self.finding,
+            self.pruned,
+            self.timers.is_empty(),
+            &self.can_run[..],
+        ) {
+            let tasks = bits.count_ones() as usize;
+            let chosen = match tasks {
+                0 => return Next::Nothing,
+                1 => bits.trailing_zeros() as usize,
+                count => {
+                    let index = self.scheduler.choose_index(count).unwrap_or(0);
+                    let mut bits = bits;
+                    for _ in 0..index {
+                        bits &= bits - 1;
+                    }
+                    let chosen = bits.trailing_zeros() as usize;
+                    self.schedule.choices.push(chosen as u32);
+                    chosen
+                }
+            };
+            self.stepping = Some(chosen);
+            if current.is_some_and(|c| c != chosen && bits & (1u64 << c) != 0) {
+                self.preemptions += 1;
+            }
+            return Next::Task(chosen);
+        }
+        self.pick_any(current)
+    }
+
+    /// [`pick`](Self::pick) for every case.
+    #[inline(never)]
+    fn pick_any(&mut self, current: Option<usize>) -> Next {
         if self.finding.is_some() || self.pruned {
             return Next::Nothing;
         }
