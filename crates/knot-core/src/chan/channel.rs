@@ -1,4 +1,4 @@
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
@@ -242,8 +242,8 @@ fn claim<'q, T>(queue: &'q mut Queue<T>, mine: Option<&Arc<Selector>>) -> Option
 /// value or a plain receive, and returns the selector that says when its
 /// wait ends. The caller holds the protocol lock.
 fn wait<T>(queue: &mut Queue<T>, value: Option<T>) -> Arc<Selector> {
-    let selector = SPARE_SELECTOR
-        .try_with(Cell::take)
+    let selector = SPARE_SELECTORS
+        .try_with(|spares| spares.borrow_mut().pop())
         .ok()
         .flatten()
         .unwrap_or_else(|| Arc::new(Selector::new()));
@@ -256,11 +256,15 @@ fn wait<T>(queue: &mut Queue<T>, value: Option<T>) -> Arc<Selector> {
     selector
 }
 
+/// How many spare selectors a thread keeps at most.
+const SPARES: usize = 8;
+
 thread_local! {
-    /// A selector whose wait ended, kept for the next plain send or receive
-    /// on this thread to wait with: waits are frequent, and this saves an
-    /// allocation each.
-    static SPARE_SELECTOR: Cell<Option<Arc<Selector>>> = const { Cell::new(None) };
+    /// Selectors whose waits ended, kept for the next plain sends and
+    /// receives on this thread to wait with: waits are frequent, and this
+    /// saves an allocation each. There are several, as the tasks of one
+    /// thread (a checker's, a worker's) wait side by side.
+    static SPARE_SELECTORS: RefCell<Vec<Arc<Selector>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Keeps `selector`, whose wait is over, for [`wait`] to reuse, if nothing
@@ -268,7 +272,12 @@ thread_local! {
 fn recycle(mut selector: Arc<Selector>) {
     if let Some(unshared) = Arc::get_mut(&mut selector) {
         *unshared.fired.get_mut() = NOT_FIRED;
-        let _ = SPARE_SELECTOR.try_with(|spare| spare.set(Some(selector)));
+        let _ = SPARE_SELECTORS.try_with(|spares| {
+            let mut spares = spares.borrow_mut();
+            if spares.len() < SPARES {
+                spares.push(selector);
+            }
+        });
     }
 }
 
@@ -363,12 +372,18 @@ impl<T> Chan<T> {
 
     /// Orders the running task's completed operation with every earlier
     /// one on the channel.
+    #[inline]
     pub(crate) fn synchronize(&self) {
         if executor::tracks_races() {
-            let mut state = self.state();
-            executor::acquire(&state.clock);
-            executor::release(&mut state.clock);
+            self.move_clocks();
         }
+    }
+
+    #[inline(never)]
+    fn move_clocks(&self) {
+        let mut state = self.state();
+        executor::acquire(&state.clock);
+        executor::release(&mut state.clock);
     }
 }
 

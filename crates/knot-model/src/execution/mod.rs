@@ -84,6 +84,10 @@ pub(crate) struct Slot {
     ///
     /// [`Executor::block`]: knot_core::executor::Executor::block
     pub(crate) in_block: bool,
+    /// The operation the task is suspended at a scheduling point before:
+    /// recorded when the scheduling loop resumes the task, as it then goes
+    /// ahead (other tasks may have run since it asked).
+    pending: Option<(Op, Option<Object>, &'static Location<'static>)>,
     /// Where it was spawned and where it last began to wait, captured only
     /// on the detailed replay that builds a report.
     pub(crate) spawn_stack: Option<Backtrace>,
@@ -588,6 +592,9 @@ fn run_loop(coroutines: &mut Vec<Option<Task>>) {
                 }
             }
             ex.set_state(task, State::Runnable);
+            if let Some((op, object, site)) = ex.tasks[task].pending.take() {
+                ex.record(op, object.as_ref(), site);
+            }
             Turn::Resume(task)
         });
         match turn {
@@ -757,6 +764,7 @@ impl Execution {
             holds: Vec::new(),
             started: site.is_none(),
             in_block: false,
+            pending: None,
             spawn_stack: None,
             wait_stack: None,
             clock: VectorClock::new(),
