@@ -3,7 +3,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
 use std::panic::Location;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -269,9 +269,14 @@ thread_local! {
 
 /// Keeps `selector`, whose wait is over, for [`wait`] to reuse, if nothing
 /// else refers to it any more.
-fn recycle(mut selector: Arc<Selector>) {
-    if let Some(unshared) = Arc::get_mut(&mut selector) {
-        *unshared.fired.get_mut() = NOT_FIRED;
+fn recycle(selector: Arc<Selector>) {
+    // Selectors are never shared through a `Weak`: a strong count of one
+    // means this is the only handle, and nothing else can reach it. A load
+    // says so at less cost than `Arc::get_mut`'s read-modify-write.
+    if Arc::strong_count(&selector) == 1 {
+        // Whatever the last other holder did to it comes before the reset.
+        fence(Ordering::Acquire);
+        selector.fired.store(NOT_FIRED, Ordering::Relaxed);
         let _ = SPARE_SELECTORS.try_with(|spares| {
             let mut spares = spares.borrow_mut();
             if spares.len() < SPARES {

@@ -753,36 +753,42 @@ impl Execution {
     fn new_task(&mut self, config: TaskConfig, site: Option<&'static Location<'static>>) -> usize {
         let id = self.live;
         self.live += 1;
-        let slot = Slot {
-            name: config.name,
-            spawn_site: site,
-            state: State::Runnable,
-            panic: None,
-            daemon: config.daemon,
-            joined: false,
-            late_effect: None,
-            holds: Vec::new(),
-            started: site.is_none(),
-            in_block: false,
-            pending: None,
-            spawn_stack: None,
-            wait_stack: None,
-            clock: VectorClock::new(),
-            yielder: std::ptr::null(),
-        };
         if id < self.tasks.len() {
+            // Reset in place, keeping the buffers.
             let old = &mut self.tasks[id];
-            let mut holds = mem::take(&mut old.holds);
-            holds.clear();
-            let mut clock = mem::take(&mut old.clock);
-            clock.clear();
-            *old = Slot {
-                holds,
-                clock,
-                ..slot
-            };
+            old.name = config.name;
+            old.spawn_site = site;
+            old.state = State::Runnable;
+            old.panic = None;
+            old.daemon = config.daemon;
+            old.joined = false;
+            old.late_effect = None;
+            old.holds.clear();
+            old.started = site.is_none();
+            old.in_block = false;
+            old.pending = None;
+            old.spawn_stack = None;
+            old.wait_stack = None;
+            old.clock.clear();
+            old.yielder = std::ptr::null();
         } else {
-            self.tasks.push(slot);
+            self.tasks.push(Slot {
+                name: config.name,
+                spawn_site: site,
+                state: State::Runnable,
+                panic: None,
+                daemon: config.daemon,
+                joined: false,
+                late_effect: None,
+                holds: Vec::new(),
+                started: site.is_none(),
+                in_block: false,
+                pending: None,
+                spawn_stack: None,
+                wait_stack: None,
+                clock: VectorClock::new(),
+                yielder: std::ptr::null(),
+            });
         }
         if id / 64 >= self.can_run.len() {
             self.can_run.resize(id / 64 + 1, 0);
