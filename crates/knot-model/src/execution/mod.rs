@@ -384,7 +384,10 @@ impl Session {
         });
         let mut coroutines = with(|ex| mem::take(&mut ex.coroutines));
         match coroutine {
-            Ok(coroutine) => coroutines.push(Some(coroutine)),
+            Ok(coroutine) => match coroutines.first_mut() {
+                Some(first) => *first = Some(coroutine),
+                None => coroutines.push(Some(coroutine)),
+            },
             Err(e) => panic!("knot: cannot allocate a task stack: {e}"),
         }
         run_loop(&mut coroutines);
@@ -395,7 +398,8 @@ impl Session {
             inspect(ex)
         });
         teardown(&mut coroutines);
-        coroutines.clear();
+        // Every coroutine is gone: the list keeps its length for the next
+        // execution.
         with(|ex| ex.coroutines = coroutines);
         result
     }
@@ -679,27 +683,34 @@ fn teardown(coroutines: &mut Vec<Option<Task>>) {
     with(|ex| {
         ex.teardown = true;
         ex.hint();
+        take_spawned(ex, coroutines);
     });
+    // Only the tasks that still have a coroutine need anything: the others
+    // finished. A destructor may spawn more, which join the list.
     let mut task = 0;
-    while task < with(|ex| ex.live) {
-        let coroutine = with(|ex| {
+    while task < coroutines.len() {
+        let Some(mut coroutine) = coroutines[task].take() else {
+            task += 1;
+            continue;
+        };
+        with(|ex| {
             ex.current = task;
             ex.in_task = true;
-            take_spawned(ex, coroutines);
-            coroutines.get_mut(task).and_then(Option::take)
         });
-        if let Some(mut coroutine) = coroutine {
-            // A task that never started drops its closure in its own
-            // coroutine; one that is suspended unwinds from where it waits.
-            match coroutine.resume(Resume::Teardown) {
-                CoroutineResult::Return(_) => with(|ex| ex.stacks.push(coroutine.into_stack())),
-                // A destructor blocked during teardown. Its coroutine can
-                // neither finish nor be dropped (dropping would unwind it
-                // once more), so it is abandoned with its stack.
-                CoroutineResult::Yield(_) => mem::forget(coroutine),
+        // A task that never started drops its closure in its own
+        // coroutine; one that is suspended unwinds from where it waits.
+        let stack = match coroutine.resume(Resume::Teardown) {
+            CoroutineResult::Return(_) => Some(coroutine.into_stack()),
+            // A destructor blocked during teardown. Its coroutine can
+            // neither finish nor be dropped (dropping would unwind it once
+            // more), so it is abandoned with its stack.
+            CoroutineResult::Yield(_) => {
+                mem::forget(coroutine);
+                None
             }
-        }
+        };
         with(|ex| {
+            ex.stacks.extend(stack);
             ex.in_task = false;
             take_spawned(ex, coroutines);
         });
