@@ -253,6 +253,7 @@ pub struct Teardown;
 /// Executors call this around the code they run; see `knot-model`.
 pub fn enter(executor: &'static dyn Executor) -> EnterGuard {
     let previous = EXECUTOR.with(|e| e.replace(Some(executor)));
+    HINTS.with(|h| h.set(Hints::default()));
     EnterGuard { previous }
 }
 
@@ -265,6 +266,7 @@ pub struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         EXECUTOR.with(|e| e.set(self.previous));
+        HINTS.with(|h| h.set(Hints::default()));
     }
 }
 
@@ -332,6 +334,9 @@ pub fn wait_point(blocked: BlockedOn, ready: bool) {
 /// Records an access to `object` that has no scheduling point of its own.
 #[inline]
 pub fn touch(object: &Object, op: Op) {
+    if HINTS.with(Cell::get).skip_touches {
+        return;
+    }
     if let Some(e) = executor() {
         e.touch(object, op);
     }
@@ -383,6 +388,9 @@ pub fn unready(waker: &Waker) {
 
 /// Records that the running task now holds `object`.
 pub fn acquired(object: &Object) {
+    if HINTS.with(Cell::get).skip_holds {
+        return;
+    }
     if let Some(e) = executor() {
         e.acquired(object);
     }
@@ -390,6 +398,9 @@ pub fn acquired(object: &Object) {
 
 /// Records that the running task released `object`.
 pub fn released(object: &Object) {
+    if HINTS.with(Cell::get).skip_holds {
+        return;
+    }
     if let Some(e) = executor() {
         e.released(object);
     }
@@ -451,6 +462,9 @@ pub fn lazy_object_id(tag: &std::sync::atomic::AtomicU64) -> u64 {
 /// checker, and live when race detection is switched on.
 #[inline]
 pub fn tracks_races() -> bool {
+    if let Some(tracks) = HINTS.with(Cell::get).tracks_races {
+        return tracks;
+    }
     match executor() {
         Some(e) => e.tracks_races(),
         None => crate::live_clock::race_detection(),
@@ -469,6 +483,9 @@ pub fn want_races() {
 /// [`Executor::release`]. Does nothing where races are not tracked.
 #[inline]
 pub fn release(clock: &mut VectorClock) {
+    if untracked() {
+        return;
+    }
     match executor() {
         Some(e) => e.release(clock),
         None => crate::live_clock::release(clock),
@@ -479,6 +496,9 @@ pub fn release(clock: &mut VectorClock) {
 /// [`Executor::acquire`]. Does nothing where races are not tracked.
 #[inline]
 pub fn acquire(clock: &VectorClock) {
+    if untracked() {
+        return;
+    }
     match executor() {
         Some(e) => e.acquire(clock),
         None => crate::live_clock::acquire(clock),
@@ -488,6 +508,9 @@ pub fn acquire(clock: &VectorClock) {
 /// Calls `f` with the running task's number and clock, where races are
 /// tracked.
 pub fn with_clock(f: &mut dyn FnMut(usize, &VectorClock)) {
+    if untracked() {
+        return;
+    }
     match executor() {
         Some(e) => e.with_clock(f),
         None => crate::live_clock::with_clock(f),
@@ -570,7 +593,42 @@ static NEXT_LIVE_ID: AtomicU64 = AtomicU64::new(LIVE_IDS);
 /// numbered from here up, far above the checker's per-execution numbers.
 pub const LIVE_IDS: u64 = 1 << 48;
 
+/// Answers the executor entered on this thread gives in advance, so that
+/// the commonest questions of primitives cost no call; see [`set_hints`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// What [`Executor::tracks_races`] answers until the hints change;
+    /// `None` to ask it each time.
+    pub tracks_races: Option<bool>,
+    /// Whether [`Executor::touch`] does nothing until the hints change.
+    pub skip_touches: bool,
+    /// Whether [`Executor::acquired`] and [`Executor::released`] do
+    /// nothing until the hints change.
+    pub skip_holds: bool,
+}
+
+/// Whether the hints say that races are not tracked, so that clock work
+/// does nothing.
+#[inline]
+fn untracked() -> bool {
+    HINTS.with(Cell::get).tracks_races == Some(false)
+}
+
+/// Sets the hints of the executor entered on this thread, until it sets
+/// others or is left; entering an executor clears them.
+#[inline]
+pub fn set_hints(hints: Hints) {
+    HINTS.with(|h| h.set(hints));
+}
+
 thread_local! {
     static EXECUTOR: Cell<Option<&'static dyn Executor>> = const { Cell::new(None) };
+    static HINTS: Cell<Hints> = const {
+        Cell::new(Hints {
+            tracks_races: None,
+            skip_touches: false,
+            skip_holds: false,
+        })
+    };
     static THREAD_KEY: TaskKey = TaskKey(NEXT_LIVE_ID.fetch_add(1, Ordering::Relaxed));
 }

@@ -1,8 +1,9 @@
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
+use std::mem;
 use std::panic::Location;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -58,8 +59,8 @@ pub(crate) fn channel<T>(
             closed: false,
             senders: 1,
             receivers: 1,
-            senders_waiting: VecDeque::new(),
-            receivers_waiting: VecDeque::new(),
+            senders_waiting: Queue::new(),
+            receivers_waiting: Queue::new(),
             selected: false,
             clock: VectorClock::new(),
         }),
@@ -100,14 +101,65 @@ pub(crate) struct Entry<T> {
     pub(crate) value: Option<T>,
 }
 
+/// The tasks waiting on one side of a channel, longest-waiting first. The
+/// first is kept inline: a queue seldom holds more than one, and then it
+/// allocates nothing.
+pub(crate) struct Queue<T> {
+    first: Option<Entry<T>>,
+    /// The others; empty while `first` is.
+    rest: VecDeque<Entry<T>>,
+}
+
+impl<T> Queue<T> {
+    const fn new() -> Queue<T> {
+        Queue {
+            first: None,
+            rest: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn push_back(&mut self, entry: Entry<T>) {
+        if self.first.is_none() {
+            self.first = Some(entry);
+        } else {
+            self.rest.push_back(entry);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry<T>> {
+        self.first.iter_mut().chain(&mut self.rest)
+    }
+
+    /// Takes out the entry of `selector`.
+    fn remove(&mut self, selector: &Arc<Selector>) -> Option<Entry<T>> {
+        if self
+            .first
+            .as_ref()
+            .is_some_and(|e| Arc::ptr_eq(&e.selector, selector))
+        {
+            let next = self.rest.pop_front();
+            return mem::replace(&mut self.first, next);
+        }
+        let i = self
+            .rest
+            .iter()
+            .position(|e| Arc::ptr_eq(&e.selector, selector))?;
+        self.rest.remove(i)
+    }
+}
+
 pub(crate) struct State<T> {
     capacity: usize,
     buffer: VecDeque<T>,
     closed: bool,
     senders: usize,
     receivers: usize,
-    pub(crate) senders_waiting: VecDeque<Entry<T>>,
-    pub(crate) receivers_waiting: VecDeque<Entry<T>>,
+    pub(crate) senders_waiting: Queue<T>,
+    pub(crate) receivers_waiting: Queue<T>,
     /// Whether a `select!` has ever looked at the channel: from then on
     /// every operation on it takes the protocol lock (see [`Chan::lock`]).
     pub(crate) selected: bool,
@@ -180,10 +232,7 @@ fn is(selector: &Arc<Selector>, mine: Option<&Arc<Selector>>) -> bool {
 
 /// Finds the first waiter that is not `mine` and can still be matched, and
 /// fires it.
-fn claim<'q, T>(
-    queue: &'q mut VecDeque<Entry<T>>,
-    mine: Option<&Arc<Selector>>,
-) -> Option<&'q mut Entry<T>> {
+fn claim<'q, T>(queue: &'q mut Queue<T>, mine: Option<&Arc<Selector>>) -> Option<&'q mut Entry<T>> {
     queue
         .iter_mut()
         .find(|e| !is(&e.selector, mine) && e.selector.try_fire(e.arm))
@@ -192,9 +241,9 @@ fn claim<'q, T>(
 /// Puts the running task at the back of `queue`, a plain send with its
 /// value or a plain receive, and returns the selector that says when its
 /// wait ends. The caller holds the protocol lock.
-fn wait<T>(queue: &mut VecDeque<Entry<T>>, value: Option<T>) -> Arc<Selector> {
-    let selector = SPARE_SELECTOR
-        .try_with(Cell::take)
+fn wait<T>(queue: &mut Queue<T>, value: Option<T>) -> Arc<Selector> {
+    let selector = SPARE_SELECTORS
+        .try_with(|spares| spares.borrow_mut().pop())
         .ok()
         .flatten()
         .unwrap_or_else(|| Arc::new(Selector::new()));
@@ -207,23 +256,37 @@ fn wait<T>(queue: &mut VecDeque<Entry<T>>, value: Option<T>) -> Arc<Selector> {
     selector
 }
 
+/// How many spare selectors a thread keeps at most.
+const SPARES: usize = 8;
+
 thread_local! {
-    /// A selector whose wait ended, kept for the next plain send or receive
-    /// on this thread to wait with: waits are frequent, and this saves an
-    /// allocation each.
-    static SPARE_SELECTOR: Cell<Option<Arc<Selector>>> = const { Cell::new(None) };
+    /// Selectors whose waits ended, kept for the next plain sends and
+    /// receives on this thread to wait with: waits are frequent, and this
+    /// saves an allocation each. There are several, as the tasks of one
+    /// thread (a checker's, a worker's) wait side by side.
+    static SPARE_SELECTORS: RefCell<Vec<Arc<Selector>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Keeps `selector`, whose wait is over, for [`wait`] to reuse, if nothing
 /// else refers to it any more.
-fn recycle(mut selector: Arc<Selector>) {
-    if let Some(unshared) = Arc::get_mut(&mut selector) {
-        *unshared.fired.get_mut() = NOT_FIRED;
-        let _ = SPARE_SELECTOR.try_with(|spare| spare.set(Some(selector)));
+fn recycle(selector: Arc<Selector>) {
+    // Selectors are never shared through a `Weak`: a strong count of one
+    // means this is the only handle, and nothing else can reach it. A load
+    // says so at less cost than `Arc::get_mut`'s read-modify-write.
+    if Arc::strong_count(&selector) == 1 {
+        // Whatever the last other holder did to it comes before the reset.
+        fence(Ordering::Acquire);
+        selector.fired.store(NOT_FIRED, Ordering::Relaxed);
+        let _ = SPARE_SELECTORS.try_with(|spares| {
+            let mut spares = spares.borrow_mut();
+            if spares.len() < SPARES {
+                spares.push(selector);
+            }
+        });
     }
 }
 
-fn waiting<T>(queue: &VecDeque<Entry<T>>, mine: Option<&Arc<Selector>>) -> bool {
+fn waiting<T>(queue: &Queue<T>, mine: Option<&Arc<Selector>>) -> bool {
     queue
         .iter()
         .any(|e| !is(&e.selector, mine) && e.selector.fired().is_none())
@@ -290,7 +353,7 @@ impl<T> Chan<T> {
         selector: Arc<Selector>,
         op: Op,
         site: &'static Location<'static>,
-        queue: impl Fn(&mut State<T>) -> &mut VecDeque<Entry<T>>,
+        queue: impl Fn(&mut State<T>) -> &mut Queue<T>,
     ) -> Option<T> {
         let blocked = BlockedOn {
             object: self.object,
@@ -314,12 +377,18 @@ impl<T> Chan<T> {
 
     /// Orders the running task's completed operation with every earlier
     /// one on the channel.
+    #[inline]
     pub(crate) fn synchronize(&self) {
         if executor::tracks_races() {
-            let mut state = self.state();
-            executor::acquire(&state.clock);
-            executor::release(&mut state.clock);
+            self.move_clocks();
         }
+    }
+
+    #[inline(never)]
+    fn move_clocks(&self) {
+        let mut state = self.state();
+        executor::acquire(&state.clock);
+        executor::release(&mut state.clock);
     }
 }
 
@@ -386,7 +455,11 @@ impl<T> State<T> {
             return false;
         }
         self.closed = true;
-        for entry in self.senders_waiting.iter().chain(&self.receivers_waiting) {
+        for entry in self
+            .senders_waiting
+            .iter()
+            .chain(self.receivers_waiting.iter())
+        {
             if entry.selector.try_fire(entry.arm) {
                 executor::wake(&entry.waker);
             }
@@ -395,14 +468,8 @@ impl<T> State<T> {
     }
 
     /// Removes the waiter of `selector` from `queue`.
-    pub(crate) fn leave(
-        queue: &mut VecDeque<Entry<T>>,
-        selector: &Arc<Selector>,
-    ) -> Option<Entry<T>> {
-        let i = queue
-            .iter()
-            .position(|e| Arc::ptr_eq(&e.selector, selector))?;
-        queue.remove(i)
+    pub(crate) fn leave(queue: &mut Queue<T>, selector: &Arc<Selector>) -> Option<Entry<T>> {
+        queue.remove(selector)
     }
 }
 

@@ -84,13 +84,16 @@ pub(crate) struct Slot {
     ///
     /// [`Executor::block`]: knot_core::executor::Executor::block
     pub(crate) in_block: bool,
+    /// The operation the task is suspended at a scheduling point before:
+    /// recorded when the scheduling loop resumes the task, as it then goes
+    /// ahead (other tasks may have run since it asked).
+    pending: Option<(Op, Option<Object>, &'static Location<'static>)>,
     /// Where it was spawned and where it last began to wait, captured only
     /// on the detailed replay that builds a report.
     pub(crate) spawn_stack: Option<Backtrace>,
     pub(crate) wait_stack: Option<Backtrace>,
     /// Happens-before: what this task has seen of the others.
     clock: VectorClock,
-    coroutine: Option<Task>,
     yielder: *const Yielder<Resume, Suspend>,
 }
 
@@ -144,6 +147,13 @@ pub(crate) struct Execution {
     can_run: Vec<u64>,
     stacks: Vec<DefaultStack>,
     stack_size: usize,
+    /// The coroutines of the running execution's tasks, by task: the
+    /// scheduling loop owns them while it runs and resumes them where they
+    /// are; this keeps the buffer from one execution to the next.
+    coroutines: Vec<Option<Task>>,
+    /// Coroutines of tasks spawned since the scheduling loop last looked,
+    /// for it to take in.
+    spawned: Vec<(usize, Task)>,
     /// Virtual time.
     now: Duration,
     timers: Vec<PendingTimer>,
@@ -286,6 +296,8 @@ impl Session {
                 can_run: Vec::new(),
                 stacks: Vec::new(),
                 stack_size: DEFAULT_STACK_SIZE,
+                coroutines: Vec::new(),
+                spawned: Vec::new(),
                 now: Duration::ZERO,
                 timers: Vec::new(),
                 timer_seq: 0,
@@ -317,7 +329,10 @@ impl Session {
 
     /// Makes the next executions detailed: call stacks and `tracing` events.
     pub(crate) fn set_detailed(&self) {
-        with(|ex| ex.detailed = true);
+        with(|ex| {
+            ex.detailed = true;
+            ex.hint();
+        });
     }
 
     /// Replaces the scheduler, for the next execution; returns the old one.
@@ -325,6 +340,7 @@ impl Session {
         with(|ex| {
             ex.tracking = scheduler.wants_every_step();
             ex.uniform = scheduler.uniform();
+            ex.hint();
             mem::replace(&mut ex.scheduler, scheduler)
         })
     }
@@ -366,18 +382,25 @@ impl Session {
                 }
             })
         });
+        let mut coroutines = with(|ex| mem::take(&mut ex.coroutines));
         match coroutine {
-            Ok(coroutine) => with(|ex| ex.tasks[0].coroutine = Some(coroutine)),
+            Ok(coroutine) => match coroutines.first_mut() {
+                Some(first) => *first = Some(coroutine),
+                None => coroutines.push(Some(coroutine)),
+            },
             Err(e) => panic!("knot: cannot allocate a task stack: {e}"),
         }
-        run_loop();
+        run_loop(&mut coroutines);
         let result = with(|ex| {
             ex.end_steps();
             ex.schedule.steps = ex.steps;
             ex.scheduler.end(ex.steps);
             inspect(ex)
         });
-        teardown();
+        teardown(&mut coroutines);
+        // Every coroutine is gone: the list keeps its length for the next
+        // execution.
+        with(|ex| ex.coroutines = coroutines);
         result
     }
 }
@@ -428,7 +451,7 @@ where
             task::run_task(f, completion)
         });
     let start = with(|ex| {
-        ex.tasks[id].coroutine = Some(coroutine);
+        ex.spawned.push((id, coroutine));
         ex.in_task && !ex.teardown
     });
     // The child's code up to its first operation touches nothing other tasks
@@ -483,12 +506,30 @@ impl TaskYielder {
     }
 }
 
+/// Moves the coroutines of newly spawned tasks to their places.
+#[inline]
+fn take_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
+    if !ex.spawned.is_empty() {
+        place_spawned(ex, coroutines);
+    }
+}
+
+#[inline(never)]
+fn place_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
+    for (id, coroutine) in ex.spawned.drain(..) {
+        if id >= coroutines.len() {
+            coroutines.resize_with(id + 1, || None);
+        }
+        coroutines[id] = Some(coroutine);
+    }
+}
+
 /// Resumes tasks until none can run or the execution fails.
-fn run_loop() {
+fn run_loop(coroutines: &mut Vec<Option<Task>>) {
     /// What one borrow of the execution state decides.
     enum Turn {
         /// Resume this task's coroutine.
-        Resume(usize, Task),
+        Resume(usize),
         /// Fire the earliest timer.
         Timer,
         /// Nothing can run: judge how the execution ended.
@@ -500,28 +541,28 @@ fn run_loop() {
     // The task that spawned the one being started, to resume afterwards.
     let mut parent: Option<usize> = None;
     // The task that ran last, with what its coroutine gave back.
-    let mut ran: Option<(usize, Task, CoroutineResult<Suspend, TaskEnd>)> = None;
+    let mut ran: Option<(usize, CoroutineResult<Suspend, TaskEnd>)> = None;
     loop {
         // One borrow both takes in what the last task did and picks and
         // prepares the next.
         let turn = with(|ex| {
-            if let Some((task, coroutine, result)) = ran.take() {
+            if let Some((task, result)) = ran.take() {
                 ex.in_task = false;
+                take_spawned(ex, coroutines);
                 match result {
-                    CoroutineResult::Yield(why) => {
-                        ex.tasks[task].coroutine = Some(coroutine);
-                        match why {
-                            Suspend::Abort => return Turn::Stop,
-                            Suspend::Start(child) => {
-                                parent = Some(task);
-                                next = Some(child);
-                            }
-                            Suspend::Switch(to) => next = Some(to),
-                            Suspend::Block | Suspend::Started => next = parent.take(),
+                    CoroutineResult::Yield(why) => match why {
+                        Suspend::Abort => return Turn::Stop,
+                        Suspend::Start(child) => {
+                            parent = Some(task);
+                            next = Some(child);
                         }
-                    }
+                        Suspend::Switch(to) => next = Some(to),
+                        Suspend::Block | Suspend::Started => next = parent.take(),
+                    },
                     CoroutineResult::Return(end) => {
-                        ex.stacks.push(coroutine.into_stack());
+                        if let Some(coroutine) = coroutines[task].take() {
+                            ex.stacks.push(coroutine.into_stack());
+                        }
                         ex.finish(task, end);
                         next = parent.take();
                         if ex.finding.is_some() {
@@ -555,16 +596,18 @@ fn run_loop() {
                 }
             }
             ex.set_state(task, State::Runnable);
-            let coroutine = ex.tasks[task]
-                .coroutine
-                .take()
-                .expect("knot: a runnable task has no coroutine");
-            Turn::Resume(task, coroutine)
+            if let Some((op, object, site)) = ex.tasks[task].pending.take() {
+                ex.record(op, object.as_ref(), site);
+            }
+            Turn::Resume(task)
         });
         match turn {
-            Turn::Resume(task, mut coroutine) => {
-                let result = coroutine.resume(Resume::Run);
-                ran = Some((task, coroutine, result));
+            Turn::Resume(task) => {
+                let result = coroutines[task]
+                    .as_mut()
+                    .expect("knot: a runnable task has no coroutine")
+                    .resume(Resume::Run);
+                ran = Some((task, result));
             }
             Turn::Timer => {
                 if fire_timer() {
@@ -601,6 +644,7 @@ fn fire_timer() -> bool {
             ex.footprint.push(Access::timers());
         }
         ex.firing = true;
+        ex.hint();
         Some((timer.fire, timer.owner))
     });
     let Some((fire, owner)) = fire else {
@@ -609,6 +653,7 @@ fn fire_timer() -> bool {
     fire();
     with(|ex| {
         ex.firing = false;
+        ex.hint();
         if let Some((wakes, seq)) = ex.firing_stalled.take() {
             if ex.wakes == wakes {
                 for timer in ex.timers.iter_mut().filter(|t| t.periodic && t.seq > seq) {
@@ -634,32 +679,49 @@ fn fire_timer() -> bool {
 
 /// Ends every task that is still suspended, unwinding its stack while knot
 /// operations do nothing, then drops the timers that did not fire.
-fn teardown() {
-    with(|ex| ex.teardown = true);
+fn teardown(coroutines: &mut Vec<Option<Task>>) {
+    with(|ex| {
+        ex.teardown = true;
+        ex.hint();
+        take_spawned(ex, coroutines);
+    });
+    // Only the tasks that still have a coroutine need anything: the others
+    // finished. A destructor may spawn more, which join the list.
     let mut task = 0;
-    while task < with(|ex| ex.live) {
-        let coroutine = with(|ex| {
+    while task < coroutines.len() {
+        let Some(mut coroutine) = coroutines[task].take() else {
+            task += 1;
+            continue;
+        };
+        with(|ex| {
             ex.current = task;
             ex.in_task = true;
-            ex.tasks[task].coroutine.take()
         });
-        if let Some(mut coroutine) = coroutine {
-            // A task that never started drops its closure in its own
-            // coroutine; one that is suspended unwinds from where it waits.
-            match coroutine.resume(Resume::Teardown) {
-                CoroutineResult::Return(_) => with(|ex| ex.stacks.push(coroutine.into_stack())),
-                // A destructor blocked during teardown. Its coroutine can
-                // neither finish nor be dropped (dropping would unwind it
-                // once more), so it is abandoned with its stack.
-                CoroutineResult::Yield(_) => mem::forget(coroutine),
+        // A task that never started drops its closure in its own
+        // coroutine; one that is suspended unwinds from where it waits.
+        let stack = match coroutine.resume(Resume::Teardown) {
+            CoroutineResult::Return(_) => Some(coroutine.into_stack()),
+            // A destructor blocked during teardown. Its coroutine can
+            // neither finish nor be dropped (dropping would unwind it once
+            // more), so it is abandoned with its stack.
+            CoroutineResult::Yield(_) => {
+                mem::forget(coroutine);
+                None
             }
-        }
-        with(|ex| ex.in_task = false);
+        };
+        with(|ex| {
+            ex.stacks.extend(stack);
+            ex.in_task = false;
+            take_spawned(ex, coroutines);
+        });
         task += 1;
     }
     let timers = with(|ex| mem::take(&mut ex.timers));
     drop(timers);
-    with(|ex| ex.teardown = false);
+    with(|ex| {
+        ex.teardown = false;
+        ex.hint();
+    });
 }
 
 impl Execution {
@@ -675,6 +737,7 @@ impl Execution {
         self.trace.clear();
         self.can_run.fill(0);
         self.races.tracked = self.races.wanted;
+        self.hint();
         self.now = Duration::ZERO;
         self.timer_seq = 0;
         self.schedule.steps = 0;
@@ -686,39 +749,60 @@ impl Execution {
         self.scheduler.begin();
     }
 
+    /// Tells the primitives in advance what [`Model`]'s `tracks_races` and
+    /// `touch` do, after a change to what they depend on.
+    fn hint(&self) {
+        executor::set_hints(executor::Hints {
+            tracks_races: Some(self.races.tracked && !self.teardown && !self.firing),
+            skip_touches: !self.tracking || self.teardown,
+            // What tasks hold only goes into reports, which are built from
+            // the detailed replay.
+            skip_holds: !self.detailed,
+        });
+    }
+
     fn new_task(&mut self, config: TaskConfig, site: Option<&'static Location<'static>>) -> usize {
         let id = self.live;
         self.live += 1;
-        let slot = Slot {
-            name: config.name,
-            spawn_site: site,
-            state: State::Runnable,
-            panic: None,
-            daemon: config.daemon,
-            joined: false,
-            late_effect: None,
-            holds: Vec::new(),
-            started: site.is_none(),
-            in_block: false,
-            spawn_stack: None,
-            wait_stack: None,
-            clock: VectorClock::new(),
-            coroutine: None,
-            yielder: std::ptr::null(),
-        };
         if id < self.tasks.len() {
+            // Reset in place, keeping the buffers.
             let old = &mut self.tasks[id];
-            let mut holds = mem::take(&mut old.holds);
-            holds.clear();
-            let mut clock = mem::take(&mut old.clock);
-            clock.clear();
-            *old = Slot {
-                holds,
-                clock,
-                ..slot
-            };
+            old.name = config.name;
+            old.spawn_site = site;
+            old.state = State::Runnable;
+            old.panic = None;
+            old.daemon = config.daemon;
+            old.joined = false;
+            old.late_effect = None;
+            old.holds.clear();
+            old.started = site.is_none();
+            old.in_block = false;
+            old.pending = None;
+            old.spawn_stack = None;
+            old.wait_stack = None;
+            old.clock.clear();
+            old.yielder = std::ptr::null();
         } else {
-            self.tasks.push(slot);
+            self.tasks.push(Slot {
+                name: config.name,
+                spawn_site: site,
+                state: State::Runnable,
+                panic: None,
+                daemon: config.daemon,
+                joined: false,
+                late_effect: None,
+                holds: Vec::new(),
+                started: site.is_none(),
+                in_block: false,
+                pending: None,
+                spawn_stack: None,
+                wait_stack: None,
+                clock: VectorClock::new(),
+                yielder: std::ptr::null(),
+            });
+        }
+        if id / 64 >= self.can_run.len() {
+            self.can_run.resize(id / 64 + 1, 0);
         }
         self.mark(id, true);
         // A spawned task starts with everything its parent did; both then
@@ -776,9 +860,6 @@ impl Execution {
     #[inline]
     fn mark(&mut self, task: usize, can_run: bool) {
         let (word, bit) = (task / 64, 1u64 << (task % 64));
-        if word >= self.can_run.len() {
-            self.can_run.resize(word + 1, 0);
-        }
         if can_run {
             self.can_run[word] |= bit;
         } else {
@@ -795,8 +876,22 @@ impl Execution {
 
     /// Records an operation that went ahead. Only the detailed replay that
     /// builds a report keeps the events; the others just count them.
+    #[inline]
     fn record(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         self.events += 1;
+        if self.detailed || self.tracking {
+            self.record_more(op, object, site);
+        }
+        if self.main_returned {
+            self.note_effect(op, site);
+        }
+    }
+
+    /// What [`record`](Self::record) does for the detailed replay and for
+    /// schedulers that track every step.
+    #[cold]
+    #[inline(never)]
+    fn record_more(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         if self.detailed {
             self.trace_event(op, object, site, false);
             self.trace.push(Event {
@@ -813,7 +908,6 @@ impl Execution {
                 self.footprint.push(Access::of(object, op));
             }
         }
-        self.note_effect(op, site);
     }
 
     /// Records that the running task started waiting in `op`.
@@ -860,7 +954,44 @@ impl Execution {
 
     /// Chooses what runs next: a task that can run, or the earliest timer.
     /// `current` is the task at a scheduling point, which may go on.
+    #[inline]
     fn pick(&mut self, current: Option<usize>) -> Next {
+        // The commonest case first: a uniform choice among at most 64
+        // tasks and no timer, with nothing to note but the choice.
+        if let (false, None, false, true, &[bits]) = (
+            self.tracking || !self.uniform,
+            &self.finding,
+            self.pruned,
+            self.timers.is_empty(),
+            &self.can_run[..],
+        ) {
+            let tasks = bits.count_ones() as usize;
+            let chosen = match tasks {
+                0 => return Next::Nothing,
+                1 => bits.trailing_zeros() as usize,
+                count => {
+                    let index = self.scheduler.choose_index(count).unwrap_or(0);
+                    let mut bits = bits;
+                    for _ in 0..index {
+                        bits &= bits - 1;
+                    }
+                    let chosen = bits.trailing_zeros() as usize;
+                    self.schedule.choices.push(chosen as u32);
+                    chosen
+                }
+            };
+            self.stepping = Some(chosen);
+            if current.is_some_and(|c| c != chosen && bits & (1u64 << c) != 0) {
+                self.preemptions += 1;
+            }
+            return Next::Task(chosen);
+        }
+        self.pick_any(current)
+    }
+
+    /// [`pick`](Self::pick) for every case.
+    #[inline(never)]
+    fn pick_any(&mut self, current: Option<usize>) -> Next {
         if self.finding.is_some() || self.pruned {
             return Next::Nothing;
         }

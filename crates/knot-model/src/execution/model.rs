@@ -34,6 +34,7 @@ enum Step {
 /// the operation is recorded when this task goes ahead. `wait` is set for an
 /// operation that may have to wait, with whether it could complete now: the
 /// task is then only picked once it can.
+#[inline]
 fn point(
     op: Op,
     object: Option<&Object>,
@@ -62,6 +63,7 @@ fn point(
                         ex.trace_wait(op, object, site);
                     }
                 }
+                ex.tasks[task].pending = Some((op, object.copied(), site));
                 return Step::Suspend(Suspend::Started, ex.yielder());
             }
             ex.steps += 1;
@@ -82,6 +84,7 @@ fn point(
                 if first {
                     ex.trace_wait(op, object, site);
                 }
+                ex.tasks[task].pending = Some((op, object.copied(), site));
                 return Step::Suspend(Suspend::Block, ex.yielder());
             }
             match ex.pick(Some(task)) {
@@ -91,32 +94,32 @@ fn point(
                     ex.record(op, object, site);
                     Step::Go
                 }
-                Next::Task(next) => Step::Suspend(Suspend::Switch(next), ex.yielder()),
+                Next::Task(next) => {
+                    ex.tasks[task].pending = Some((op, object.copied(), site));
+                    Step::Suspend(Suspend::Switch(next), ex.yielder())
+                }
                 Next::Timer => Step::FireTimer,
                 Next::Nothing => Step::Suspend(Suspend::Abort, ex.yielder()),
             }
         });
         first = false;
-        let resume = match step {
+        match step {
             Step::Inert | Step::Go => return Resume::Run,
-            Step::Suspend(why, yielder) => yielder.suspend(why),
+            // The scheduling loop records the operation when it resumes the
+            // task to go ahead: not when it asked, as other tasks may run in
+            // between.
+            Step::Suspend(why, yielder) => return yielder.suspend(why),
             // Time passes while the task works: fire the timer, then
             // decide again.
             Step::FireTimer => {
                 if fire_timer() {
-                    suspend(Suspend::Abort)
-                } else {
-                    with(|ex| ex.steps -= 1);
-                    continue;
+                    // The execution ends; the task is only resumed to be
+                    // torn down.
+                    return suspend(Suspend::Abort);
                 }
+                with(|ex| ex.steps -= 1);
             }
-        };
-        if resume == Resume::Run {
-            // Recorded when the task goes ahead, not when it asked: other
-            // tasks may have run in between.
-            with(|ex| ex.record(op, object, site));
         }
-        return resume;
     }
 }
 
