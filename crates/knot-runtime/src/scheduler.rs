@@ -537,9 +537,11 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
                 l.free.push(slot);
             });
             task.finish();
+            // Traced before it leaves the registry, so that whoever sees it
+            // gone can find the event.
+            tracing::trace!(target: "knot", task = task.id.as_u64(), "exit");
             registry::remove(&task);
             runtime.active.add(-1);
-            tracing::trace!(target: "knot", task = task.id.as_u64(), "exit");
         }
     }
 }
