@@ -89,6 +89,9 @@ struct Slot<T> {
 
 struct SlotState<T> {
     result: Option<Result<T, JoinError>>,
+    /// What the executor asked the handle to keep; see
+    /// [`JoinHandle::keep_alive`].
+    kept: Option<Arc<dyn Any + Send + Sync>>,
     waiters: WaitList<()>,
     /// The task's clock when it ended: joining acquires it.
     clock: VectorClock,
@@ -104,6 +107,7 @@ pub fn result_slot<T>(
         task: Object::task(task.as_u64(), spawned),
         state: StdMutex::new(SlotState {
             result: None,
+            kept: None,
             waiters: WaitList::new(),
             clock: VectorClock::new(),
         }),
@@ -194,6 +198,32 @@ impl<T> JoinHandle<T> {
             drop(st);
             executor::block(blocked);
         }
+    }
+
+    /// Keeps `value` alive for as long as the handle (or the task's result)
+    /// is: for executors, not programs.
+    ///
+    /// The live runtime gives the handle the task's own record, so that
+    /// the record is freed where the handle is dropped (on the spawner's
+    /// thread, which allocated it) rather than on the worker that ran the
+    /// task: memory freed on the thread that allocated it is much cheaper
+    /// for the allocator.
+    ///
+    /// ```
+    /// use std::panic::Location;
+    /// use std::sync::Arc;
+    /// use knot_core::task::{result_slot, TaskId};
+    ///
+    /// let (handle, completion) = result_slot::<u32>(TaskId::new(1), Location::caller());
+    /// let record = Arc::new(String::from("kept"));
+    /// handle.keep_alive(record.clone());
+    /// assert_eq!(Arc::strong_count(&record), 2);
+    /// completion.complete(Ok(1));
+    /// assert_eq!(handle.join().unwrap(), 1);
+    /// assert_eq!(Arc::strong_count(&record), 1);
+    /// ```
+    pub fn keep_alive(&self, value: Arc<dyn Any + Send + Sync>) {
+        state(&self.slot.state).kept = Some(value);
     }
 
     /// The number of the task.

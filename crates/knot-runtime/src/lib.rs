@@ -105,6 +105,8 @@ where
     };
     let task = task::with_body(described, body);
     registry::insert(&task);
+    // Freed with the handle, on this thread that allocated it.
+    handle.keep_alive(task.clone().as_any());
     runtime.spawn(Fresh {
         task,
         stack_size: config.stack_size,

@@ -32,6 +32,9 @@ pub(crate) trait Runnable: Send + Sync {
 
     /// The task as a waker's handle.
     fn unparker(self: Arc<Self>) -> Arc<dyn Unpark>;
+
+    /// The task as something a join handle can keep alive.
+    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
 }
 
 impl std::ops::Deref for dyn Runnable {
@@ -84,6 +87,10 @@ where
     }
 
     fn unparker(self: Arc<Self>) -> Arc<dyn Unpark> {
+        self
+    }
+
+    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
         self
     }
 }
