@@ -122,6 +122,13 @@ pub trait Executor: Sync {
     fn unparker(&self) -> Option<Arc<dyn Unpark>> {
         None
     }
+
+    /// Whether the executor replays schedules exactly (the checker), so
+    /// that primitives must take the same steps whatever other threads do:
+    /// no lock-free shortcuts whose outcome depends on timing.
+    fn deterministic(&self) -> bool {
+        false
+    }
 }
 
 /// Wakes one task of an executor from any thread; see
@@ -552,6 +559,16 @@ pub fn choose(options: usize) -> usize {
     match executor() {
         Some(e) => e.choose(options),
         None => fastrand::usize(..options),
+    }
+}
+
+/// Whether primitives may take lock-free shortcuts here: everywhere but
+/// under a [deterministic](Executor::deterministic) executor.
+#[inline]
+pub fn shortcuts() -> bool {
+    match executor() {
+        Some(e) => !e.deterministic(),
+        None => true,
     }
 }
 

@@ -3,7 +3,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+
+use crossbeam_queue::{ArrayQueue, SegQueue};
+use crossbeam_utils::{Backoff, CachePadded};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -51,11 +54,14 @@ pub(crate) fn channel<T>(
     capacity: usize,
     site: &'static Location<'static>,
 ) -> (Sender<T>, Receiver<T>) {
+    let buffer = Arc::new(Buffer::new(capacity));
     let chan = Arc::new(Chan {
         object: Object::at(ObjectKind::Channel, site),
+        buffer: Arc::clone(&buffer),
+        lane: Lane::default(),
         state: StdMutex::new(State {
             capacity,
-            buffer: VecDeque::new(),
+            buffer,
             closed: false,
             senders: 1,
             receivers: 1,
@@ -88,7 +94,112 @@ pub struct Receiver<T> {
 
 pub(crate) struct Chan<T> {
     pub(crate) object: Object,
+    /// The buffered values, also reachable without the lock (see [`Lane`]).
+    buffer: Arc<Buffer<T>>,
+    lane: Lane,
     state: StdMutex<State<T>>,
+}
+
+/// The values a channel buffers: a lock-free queue, so that sends and
+/// receives that neither wait nor wake anyone can skip the channel's lock.
+enum Buffer<T> {
+    /// A rendezvous channel buffers nothing.
+    None,
+    Bounded(ArrayQueue<T>),
+    Unbounded(SegQueue<T>),
+}
+
+impl<T> Buffer<T> {
+    fn new(capacity: usize) -> Buffer<T> {
+        match capacity {
+            0 => Buffer::None,
+            usize::MAX => Buffer::Unbounded(SegQueue::new()),
+            n => Buffer::Bounded(ArrayQueue::new(n)),
+        }
+    }
+
+    fn push(&self, value: T) -> Result<(), T> {
+        match self {
+            Buffer::None => Err(value),
+            Buffer::Bounded(q) => q.push(value),
+            Buffer::Unbounded(q) => {
+                q.push(value);
+                Ok(())
+            }
+        }
+    }
+
+    fn pop(&self) -> Option<T> {
+        match self {
+            Buffer::None => None,
+            Buffer::Bounded(q) => q.pop(),
+            Buffer::Unbounded(q) => q.pop(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Buffer::None => 0,
+            Buffer::Bounded(q) => q.len(),
+            Buffer::Unbounded(q) => q.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn has_room(&self) -> bool {
+        match self {
+            Buffer::None => false,
+            Buffer::Bounded(q) => !q.is_full(),
+            Buffer::Unbounded(_) => true,
+        }
+    }
+}
+
+/// The fast lane of a channel: while nobody waits on it and no `select!`
+/// uses it, a send that finds room or a receive that finds a value goes
+/// straight to the lock-free buffer, without the channel's lock. Two tasks
+/// passing messages on two cores would otherwise hand that lock back and
+/// forth on every message.
+///
+/// Every locked operation first closes the lane and waits for the
+/// operations inside it to leave, so that under the lock the buffer changes
+/// only under the lock; the lock's holder opens the lane again when it lets
+/// go, if no task waits and no `select!` uses the channel. Under the
+/// checker the lane is never used (see [`executor::shortcuts`]), so every
+/// execution takes the same steps.
+#[derive(Default)]
+struct Lane {
+    /// On a cache line of its own: every fast operation reads it, and the
+    /// channel's lock, written by every slow one, must not share its line.
+    open: CachePadded<AtomicBool>,
+    /// Sends and receives inside the lane now, each side on its own cache
+    /// line so that a producer and a consumer do not share one.
+    sending: CachePadded<AtomicUsize>,
+    receiving: CachePadded<AtomicUsize>,
+}
+
+impl Lane {
+    /// Runs `f` inside the lane if it is open; `None` if it is closed.
+    #[inline]
+    fn run<R>(&self, inside: &AtomicUsize, f: impl FnOnce() -> R) -> Option<R> {
+        inside.fetch_add(1, Ordering::SeqCst);
+        let result = self.open.load(Ordering::SeqCst).then(f);
+        inside.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    /// Closes the lane and waits for the operations inside to leave.
+    fn close(&self) {
+        if self.open.swap(false, Ordering::SeqCst) {
+            let backoff = Backoff::new();
+            while self.sending.load(Ordering::SeqCst) + self.receiving.load(Ordering::SeqCst) > 0 {
+                backoff.snooze();
+            }
+        }
+    }
 }
 
 /// A task waiting on a channel, possibly as one arm of a `select!`.
@@ -154,7 +265,7 @@ impl<T> Queue<T> {
 
 pub(crate) struct State<T> {
     capacity: usize,
-    buffer: VecDeque<T>,
+    buffer: Arc<Buffer<T>>,
     closed: bool,
     senders: usize,
     receivers: usize,
@@ -296,8 +407,24 @@ fn waiting<T>(queue: &Queue<T>, mine: Option<&Arc<Selector>>) -> bool {
 /// lock too if a `select!` uses the channel.
 pub(crate) struct Locked<'a, T> {
     state: StdMutexGuard<'a, State<T>>,
+    lane: &'a Lane,
     // Dropped after `state`, as it was taken before it.
     _protocol: Option<StdMutexGuard<'static, ()>>,
+}
+
+impl<T> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        // Waiters already matched only have their entries left to take
+        // out, which they do under the lock: the lane may open.
+        let state = &self.state;
+        if !state.selected
+            && !state.closed
+            && !waiting(&state.senders_waiting, None)
+            && !waiting(&state.receivers_waiting, None)
+        {
+            self.lane.open.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 impl<T> std::ops::Deref for Locked<'_, T> {
@@ -323,26 +450,62 @@ impl<T> Chan<T> {
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         let state = self.state();
         if !state.selected {
+            self.lane.close();
             return Locked {
                 state,
+                lane: &self.lane,
                 _protocol: None,
             };
         }
         // The protocol lock comes first: let go and take both in order.
         drop(state);
         let protocol = protocol();
+        let state = self.state();
+        self.lane.close();
         Locked {
-            state: self.state(),
+            state,
+            lane: &self.lane,
             _protocol: Some(protocol),
         }
     }
 
     /// Marks the channel as used by a `select!`, which holds the protocol
-    /// lock; returns its state.
+    /// lock; returns its state. Its fast lane stays closed from now on.
     pub(crate) fn selected(&self) -> StdMutexGuard<'_, State<T>> {
         let mut state = self.state();
         state.selected = true;
+        self.lane.close();
         state
+    }
+
+    /// Sends through the fast lane; the value comes back if it is closed or
+    /// the buffer is full.
+    #[inline]
+    fn send_fast(&self, value: T) -> Result<(), T> {
+        if !executor::shortcuts() {
+            return Err(value);
+        }
+        let mut slot = Some(value);
+        let sent = self.lane.run(&self.lane.sending, || {
+            self.buffer.push(slot.take().expect("taken once"))
+        });
+        match (sent, slot) {
+            (Some(Ok(())), _) => Ok(()),
+            (Some(Err(value)), _) | (None, Some(value)) => Err(value),
+            (None, None) => unreachable!("a value not sent is still here"),
+        }
+    }
+
+    /// Receives through the fast lane: `None` if it is closed or the buffer
+    /// is empty.
+    #[inline]
+    fn recv_fast(&self) -> Option<T> {
+        if !executor::shortcuts() {
+            return None;
+        }
+        self.lane
+            .run(&self.lane.receiving, || self.buffer.pop())
+            .flatten()
     }
 
     /// Waits until `selector` fires, then takes its entry out of `queue`:
@@ -400,7 +563,7 @@ impl<T> State<T> {
 
     /// Whether a send would complete now (with success or an error).
     pub(crate) fn can_send(&self, mine: Option<&Arc<Selector>>) -> bool {
-        self.closed || self.buffer.len() < self.capacity || waiting(&self.receivers_waiting, mine)
+        self.closed || self.buffer.has_room() || waiting(&self.receivers_waiting, mine)
     }
 
     /// Receives without waiting: `None` if the receive would block.
@@ -408,12 +571,16 @@ impl<T> State<T> {
         &mut self,
         mine: Option<&Arc<Selector>>,
     ) -> Option<Result<T, RecvError>> {
-        if let Some(value) = self.buffer.pop_front() {
+        if let Some(value) = self.buffer.pop() {
             // A slot is free: the longest-waiting sender's value moves in.
             if let Some(entry) = claim(&mut self.senders_waiting, mine) {
                 if let Some(v) = entry.value.take() {
                     executor::wake(&entry.waker);
-                    self.buffer.push_back(v);
+                    // Under the lock the fast lane is closed: nothing else
+                    // can have taken the slot.
+                    if self.buffer.push(v).is_err() {
+                        unreachable!("knot: a channel slot freed under its lock was taken");
+                    }
                 }
             }
             return Some(Ok(value));
@@ -441,11 +608,10 @@ impl<T> State<T> {
             executor::wake(&entry.waker);
             return Ok(());
         }
-        if self.buffer.len() < self.capacity {
-            self.buffer.push_back(value);
-            return Ok(());
+        match self.buffer.push(value) {
+            Ok(()) => Ok(()),
+            Err(value) => Err(TrySendError::Full(value)),
         }
-        Err(TrySendError::Full(value))
     }
 
     /// Closes the channel and wakes every waiter; returns false if it was
@@ -498,6 +664,13 @@ impl<T> Sender<T> {
     fn send_at(&self, value: T, site: &'static Location<'static>) -> Result<(), SendError<T>> {
         let chan = &*self.chan;
         executor::operation(Op::Send, Some(&chan.object), site);
+        let value = match chan.send_fast(value) {
+            Ok(()) => {
+                chan.synchronize();
+                return Ok(());
+            }
+            Err(value) => value,
+        };
         // A plain send is a select with one arm and no default, written out:
         // it completes at once if it can, and otherwise waits in the queue
         // until a receiver takes its value or the channel closes.
@@ -596,7 +769,7 @@ impl<T> Sender<T> {
 
     /// How many values are buffered.
     pub fn len(&self) -> usize {
-        self.chan.state().buffer.len()
+        self.chan.buffer.len()
     }
 
     /// Whether no value is buffered.
@@ -655,6 +828,10 @@ impl<T> Receiver<T> {
     fn recv_at(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
         let chan = &*self.chan;
         executor::operation(Op::Recv, Some(&chan.object), site);
+        if let Some(value) = chan.recv_fast() {
+            chan.synchronize();
+            return Ok(value);
+        }
         // A plain receive is a select with one arm and no default, written
         // out: it completes at once if it can, and otherwise waits in the
         // queue until a sender delivers a value or the channel closes.
@@ -766,7 +943,7 @@ impl<T> Receiver<T> {
 
     /// How many values are buffered.
     pub fn len(&self) -> usize {
-        self.chan.state().buffer.len()
+        self.chan.buffer.len()
     }
 
     /// Whether no value is buffered.

@@ -303,6 +303,10 @@ impl Executor for Model {
         })
     }
 
+    fn deterministic(&self) -> bool {
+        true
+    }
+
     fn tracks_races(&self) -> bool {
         with(|ex| ex.races.tracked && !ex.teardown && !ex.firing)
     }
