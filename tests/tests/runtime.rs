@@ -350,17 +350,14 @@ fn the_checker_runs_inside_a_live_task() {
     // A check is ordinary code: a task may run one, and the checked
     // program's tasks belong to the checker, not to the runtime.
     let checking = knot::spawn(|| {
-        let outcome = knot::Checker::new()
-            .iterations(50)
-            .seed(7)
-            .run(|| {
-                let m = Arc::new(Mutex::new(0));
-                let m2 = Arc::clone(&m);
-                let t = knot::spawn(move || *m2.lock() += 1);
-                *m.lock() += 1;
-                t.join().unwrap();
-                assert_eq!(*m.lock(), 2);
-            });
+        let outcome = knot::Checker::new().iterations(50).seed(7).run(|| {
+            let m = Arc::new(Mutex::new(0));
+            let m2 = Arc::clone(&m);
+            let t = knot::spawn(move || *m2.lock() += 1);
+            *m.lock() += 1;
+            t.join().unwrap();
+            assert_eq!(*m.lock(), 2);
+        });
         (outcome.executions, outcome.report.is_none())
     });
     let (executions, clean) = checking.join().unwrap();
