@@ -364,3 +364,35 @@ fn the_checker_runs_inside_a_live_task() {
     assert_eq!(executions, 50);
     assert!(clean);
 }
+
+#[test]
+fn a_channel_that_a_select_starts_using_mid_stream_loses_nothing() {
+    // Plain receives first, with sends going through the fast lane; then
+    // the channel joins a select!, which closes the lane for good while
+    // sends are in flight. Every value must arrive once, in order.
+    const N: u32 = 100_000;
+    let (tx, rx) = chan::bounded::<u32>(16);
+    let (_stop_tx, stop) = chan::bounded::<()>(0);
+    let producer = knot::spawn(move || {
+        for i in 0..N {
+            tx.send(i).unwrap();
+        }
+    });
+    let consumer = knot::spawn(move || {
+        let mut next = 0;
+        while next < N / 2 {
+            assert_eq!(rx.recv(), Ok(next));
+            next += 1;
+        }
+        while next < N {
+            knot::select! {
+                recv(rx) -> got => assert_eq!(got, Ok(next)),
+                recv(stop) -> _ => unreachable!("nobody stops"),
+            }
+            next += 1;
+        }
+        next
+    });
+    producer.join().unwrap();
+    assert_eq!(consumer.join().unwrap(), N);
+}
