@@ -562,6 +562,15 @@ pub fn choose(options: usize) -> usize {
     }
 }
 
+/// Lets the other tasks of this thread run first (a plain thread yields to
+/// the OS).
+pub fn yield_now(site: &'static Location<'static>) {
+    match executor() {
+        Some(e) => unwind_if_torn_down(e.operation(Op::Yield, None, site)),
+        None => thread::yield_now(),
+    }
+}
+
 /// Whether primitives may take lock-free shortcuts here: everywhere but
 /// under a [deterministic](Executor::deterministic) executor.
 #[inline]

@@ -158,6 +158,10 @@ impl<T> Buffer<T> {
     }
 }
 
+/// How many times a fast receive that finds the buffer empty yields and
+/// looks again before it takes the slow way.
+const LOOKS: usize = 2;
+
 /// The fast lane of a channel: while nobody waits on it and no `select!`
 /// uses it, a send that finds room or a receive that finds a value goes
 /// straight to the lock-free buffer, without the channel's lock. Two tasks
@@ -496,16 +500,27 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Receives through the fast lane: `None` if it is closed or the buffer
-    /// is empty.
+    /// Receives through the fast lane: `None` if it is closed, or if the
+    /// buffer is still empty after the task has let the others of its
+    /// thread run [`LOOKS`] times.
+    ///
+    /// Taking the slow way means registering as a waiter, which closes the
+    /// lane, and being woken, which costs the sender the lock: on two cores
+    /// the sender is usually about to send, and a yield or two gives it the
+    /// time.
     #[inline]
-    fn recv_fast(&self) -> Option<T> {
+    fn recv_fast(&self, site: &'static Location<'static>) -> Option<T> {
         if !executor::shortcuts() {
             return None;
         }
-        self.lane
-            .run(&self.lane.receiving, || self.buffer.pop())
-            .flatten()
+        for round in 0..=LOOKS {
+            match self.lane.run(&self.lane.receiving, || self.buffer.pop()) {
+                Some(Some(value)) => return Some(value),
+                Some(None) if round < LOOKS => executor::yield_now(site),
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Waits until `selector` fires, then takes its entry out of `queue`:
@@ -828,7 +843,7 @@ impl<T> Receiver<T> {
     fn recv_at(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
         let chan = &*self.chan;
         executor::operation(Op::Recv, Some(&chan.object), site);
-        if let Some(value) = chan.recv_fast() {
+        if let Some(value) = chan.recv_fast(site) {
             chan.synchronize();
             return Ok(value);
         }
