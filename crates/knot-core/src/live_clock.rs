@@ -31,35 +31,42 @@ pub fn set_race_detection(on: bool) {
 /// environment variable `KNOT_RACE` (`1`, `true` or `on`; `0`, `false`,
 /// `off` or empty for off). An unknown value leaves it off and says so on
 /// stderr once.
+#[inline]
 pub fn race_detection() -> bool {
     match MODE.load(Ordering::Relaxed) {
         ON => true,
         OFF => false,
-        _ => {
-            let on = match std::env::var("KNOT_RACE") {
-                Err(_) => false,
-                Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
-                    "1" | "true" | "on" | "yes" => true,
-                    "" | "0" | "false" | "off" | "no" => false,
-                    other => {
-                        eprintln!(
-                            "knot: KNOT_RACE={other:?} is not valid: expected 1, true or on \
-                             (or 0, false, off): race detection stays off"
-                        );
-                        false
-                    }
-                },
-            };
-            // A racing `set_race_detection` wins.
-            let _ = MODE.compare_exchange(
-                UNKNOWN,
-                if on { ON } else { OFF },
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            MODE.load(Ordering::Relaxed) == ON
-        }
+        _ => race_detection_from_env(),
     }
+}
+
+/// Reads `KNOT_RACE`, once: kept out of line so that the check above is a
+/// load and a compare where it is inlined, on every spawn and wait.
+#[cold]
+#[inline(never)]
+fn race_detection_from_env() -> bool {
+    let on = match std::env::var("KNOT_RACE") {
+        Err(_) => false,
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "on" | "yes" => true,
+            "" | "0" | "false" | "off" | "no" => false,
+            other => {
+                eprintln!(
+                    "knot: KNOT_RACE={other:?} is not valid: expected 1, true or on \
+                     (or 0, false, off): race detection stays off"
+                );
+                false
+            }
+        },
+    };
+    // A racing `set_race_detection` wins.
+    let _ = MODE.compare_exchange(
+        UNKNOWN,
+        if on { ON } else { OFF },
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    MODE.load(Ordering::Relaxed) == ON
 }
 
 /// The calling thread's clock, to hand to a task it starts: the task begins

@@ -54,7 +54,7 @@ pub struct TaskConfig {
 /// that nobody joins is itself reported by the checker.
 #[must_use = "dropping a JoinHandle detaches the task; call `join` to wait for it"]
 pub struct JoinHandle<T> {
-    slot: Arc<Slot<T>>,
+    slot: Holder<T>,
 }
 
 /// Why [`JoinHandle::join`] has no value: the task panicked, or could not
@@ -68,7 +68,7 @@ pub struct JoinError {
 
 /// The half of a task's result slot that the task itself fills.
 pub struct Completion<T> {
-    slot: Arc<Slot<T>>,
+    slot: Arc<ResultSlot<T>>,
 }
 
 /// How a task's closure ended.
@@ -82,9 +82,65 @@ pub enum TaskEnd {
     TornDown,
 }
 
-struct Slot<T> {
+/// Where a task's outcome waits for its joiner.
+///
+/// [`result_slot`] makes one of its own for a task; an executor that keeps
+/// a record per task can embed one in that record instead, implement
+/// [`HoldsResult`] for it and hand out handles with
+/// [`JoinHandle::from_holder`], so that a spawn allocates once.
+///
+/// ```
+/// use std::panic::Location;
+/// use std::sync::Arc;
+/// use knot_core::task::{HoldsResult, JoinHandle, ResultSlot, TaskId};
+///
+/// struct Record {
+///     name: &'static str,
+///     result: ResultSlot<u32>,
+/// }
+///
+/// impl HoldsResult<u32> for Record {
+///     fn result_slot(&self) -> &ResultSlot<u32> {
+///         &self.result
+///     }
+/// }
+///
+/// let record = Arc::new(Record {
+///     name: "answer",
+///     result: ResultSlot::new(TaskId::new(1), Location::caller()),
+/// });
+/// let handle = JoinHandle::from_holder(record.clone());
+/// record.result.run(|| 42);
+/// assert_eq!(handle.join().unwrap(), 42);
+/// assert_eq!(record.name, "answer");
+/// ```
+pub struct ResultSlot<T> {
     task: Object,
     state: StdMutex<SlotState<T>>,
+}
+
+/// A record that embeds a task's [`ResultSlot`], so that a [`JoinHandle`]
+/// can share it: see [`JoinHandle::from_holder`].
+pub trait HoldsResult<T>: Send + Sync {
+    /// The embedded slot.
+    fn result_slot(&self) -> &ResultSlot<T>;
+}
+
+/// How a join handle reaches its slot.
+enum Holder<T> {
+    /// A slot of its own, from [`result_slot`].
+    Own(Arc<ResultSlot<T>>),
+    /// A slot embedded in an executor's record.
+    Embedded(Arc<dyn HoldsResult<T>>),
+}
+
+impl<T> Holder<T> {
+    fn get(&self) -> &ResultSlot<T> {
+        match self {
+            Holder::Own(slot) => slot,
+            Holder::Embedded(holder) => holder.result_slot(),
+        }
+    }
 }
 
 struct SlotState<T> {
@@ -103,18 +159,10 @@ pub fn result_slot<T>(
     task: TaskId,
     spawned: &'static Location<'static>,
 ) -> (JoinHandle<T>, Completion<T>) {
-    let slot = Arc::new(Slot {
-        task: Object::task(task.as_u64(), spawned),
-        state: StdMutex::new(SlotState {
-            result: None,
-            kept: None,
-            waiters: WaitList::new(),
-            clock: VectorClock::new(),
-        }),
-    });
+    let slot = Arc::new(ResultSlot::new(task, spawned));
     (
         JoinHandle {
-            slot: Arc::clone(&slot),
+            slot: Holder::Own(Arc::clone(&slot)),
         },
         Completion { slot },
     )
@@ -126,24 +174,7 @@ pub fn result_slot<T>(
 /// A task torn down with its execution ends quietly without a result: its
 /// joiner is torn down too.
 pub fn run_task<T>(f: impl FnOnce() -> T, completion: Completion<T>) -> TaskEnd {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
-        Ok(value) => {
-            completion.complete(Ok(value));
-            TaskEnd::Returned
-        }
-        Err(payload) if payload.is::<Teardown>() => TaskEnd::TornDown,
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            let task = TaskId(completion.slot.task.id());
-            completion.complete(Err(JoinError {
-                task,
-                message: message.clone(),
-                panicked: true,
-                payload,
-            }));
-            TaskEnd::Panicked(message)
-        }
-    }
+    completion.slot.run(f)
 }
 
 /// The message of a panic payload, as `std` prints it.
@@ -168,7 +199,7 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
         let site = Location::caller();
-        let slot = &*self.slot;
+        let slot = self.slot.get();
         let blocked = BlockedOn {
             object: slot.task,
             op: Op::Join,
@@ -223,28 +254,95 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(Arc::strong_count(&record), 1);
     /// ```
     pub fn keep_alive(&self, value: Arc<dyn Any + Send + Sync>) {
-        state(&self.slot.state).kept = Some(value);
+        state(&self.slot.get().state).kept = Some(value);
+    }
+
+    /// A handle on the result slot that `holder` embeds: for executors that
+    /// keep the slot in their own record of the task (see [`ResultSlot`]).
+    ///
+    /// The handle keeps the whole record alive until it is joined or
+    /// dropped, so the record is freed on the joiner's thread, usually the
+    /// spawner's, which allocated it: memory freed on the thread that
+    /// allocated it is much cheaper for the allocator.
+    pub fn from_holder(holder: Arc<dyn HoldsResult<T>>) -> JoinHandle<T> {
+        JoinHandle {
+            slot: Holder::Embedded(holder),
+        }
     }
 
     /// The number of the task.
     pub fn id(&self) -> TaskId {
-        TaskId(self.slot.task.id())
+        TaskId(self.slot.get().task.id())
     }
 
     /// Whether the task has finished, so that `join` would not wait.
     pub fn is_finished(&self) -> bool {
-        state(&self.slot.state).result.is_some()
+        state(&self.slot.get().state).result.is_some()
     }
 }
 
 impl<T> Completion<T> {
     /// Stores the task's outcome and wakes its joiner.
     pub fn complete(self, result: Result<T, JoinError>) {
-        executor::touch(&self.slot.task, Op::Exit);
-        let mut st = state(&self.slot.state);
+        self.slot.complete(result);
+    }
+}
+
+impl<T> ResultSlot<T> {
+    /// An empty slot for the outcome of task `task`, spawned at `spawned`.
+    pub fn new(task: TaskId, spawned: &'static Location<'static>) -> ResultSlot<T> {
+        ResultSlot {
+            task: Object::task(task.as_u64(), spawned),
+            state: StdMutex::new(SlotState {
+                result: None,
+                kept: None,
+                waiters: WaitList::new(),
+                clock: VectorClock::new(),
+            }),
+        }
+    }
+
+    /// Runs a task's closure, catching its panic, and stores the outcome
+    /// for the joiner, as [`run_task`] does.
+    pub fn run(&self, f: impl FnOnce() -> T) -> TaskEnd {
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => {
+                self.complete(Ok(value));
+                TaskEnd::Returned
+            }
+            Err(payload) if payload.is::<Teardown>() => TaskEnd::TornDown,
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                self.complete(Err(JoinError {
+                    task: TaskId(self.task.id()),
+                    message: message.clone(),
+                    panicked: true,
+                    payload,
+                }));
+                TaskEnd::Panicked(message)
+            }
+        }
+    }
+
+    /// Stores the task's outcome and wakes its joiner.
+    ///
+    /// An outcome stored earlier and not yet joined is replaced: a task
+    /// completes once.
+    pub fn complete(&self, result: Result<T, JoinError>) {
+        executor::touch(&self.task, Op::Exit);
+        let mut st = state(&self.state);
         executor::release(&mut st.clock);
         st.result = Some(result);
         st.waiters.refresh(|_| true);
+    }
+}
+
+impl<T> fmt::Debug for ResultSlot<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResultSlot")
+            .field("task", &TaskId(self.task.id()))
+            .field("finished", &state(&self.state).result.is_some())
+            .finish()
     }
 }
 

@@ -58,7 +58,9 @@ mod task;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use knot_core::task::{self as core_task, JoinError, JoinHandle, TaskConfig, TaskId};
+use std::sync::Arc;
+
+use knot_core::task::{JoinHandle, TaskConfig, TaskId};
 
 pub use blocking::blocking;
 pub use config::{AlreadyStarted, Builder, DEFAULT_DEADLOCK_TIMEOUT, DEFAULT_STALL_THRESHOLD};
@@ -69,7 +71,7 @@ pub use registry::{
 };
 pub use stack::DEFAULT_STACK_SIZE;
 
-use crate::scheduler::{Fresh, Start};
+use crate::task::TaskRef;
 
 /// Starts a task on the runtime's workers, starting the runtime first if
 /// it is not running yet.
@@ -86,32 +88,15 @@ where
 {
     let runtime = scheduler::runtime();
     let id = TaskId::new(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
-    let (handle, completion) = core_task::result_slot(id, site);
     let described = registry::describe(id, &config, site);
     tracing::trace!(target: "knot", task = id.as_u64(), name = ?config.name, %site, "spawn");
-    let body = move |start: Start, task: &task::Task| match start {
-        Start::Run => {
-            core_task::run_task(
-                move || {
-                    // Marked finished before the joiner can see the result,
-                    // so a joined task is never counted as leaked.
-                    let _finished = Finished(task);
-                    f()
-                },
-                completion,
-            );
-        }
-        Start::Fail(error) => completion.complete(Err(JoinError::start_failed(id, error))),
-    };
-    let task = task::with_body(described, body);
+    let task = Arc::new(task::Spawned::new(described, f));
+    // The handle shares the task's allocation, so it is freed where the
+    // handle is dropped: on this thread, which allocated it.
+    let handle = JoinHandle::from_holder(task.clone());
+    let task: TaskRef = task;
     registry::insert(&task);
-    // Freed with the handle, on this thread that allocated it.
-    handle.keep_alive(task.clone().as_any());
-    runtime.spawn(Fresh {
-        task,
-        stack_size: config.stack_size,
-        inherited: knot_core::live_clock::fork(),
-    });
+    runtime.spawn(task);
     handle
 }
 
@@ -125,16 +110,6 @@ where
 /// ```
 pub fn stacks() -> (usize, usize) {
     (stack::live(), stack::limit())
-}
-
-/// Marks its task finished in the registry when dropped: when the task's
-/// closure returns or unwinds.
-struct Finished<'a>(&'a task::Task);
-
-impl Drop for Finished<'_> {
-    fn drop(&mut self) {
-        registry::finished(self.0);
-    }
 }
 
 static NEXT_TASK: AtomicU64 = AtomicU64::new(1);

@@ -2,7 +2,7 @@
 //! started, by whom, and for how long.
 //!
 //! Every task started by [`spawn`](crate::spawn) is entered here when it is
-//! spawned and removed when its thread ends; tasks that run under the
+//! spawned and leaves it when its coroutine ends; tasks that run under the
 //! checker are not, since they live inside one execution of the checker and
 //! the checker reports their leaks itself. The registry feeds [`tasks`],
 //! [`leaks`], [`wait_for_leaks`] and the [`LeakGuard`] of a test.
@@ -41,15 +41,16 @@ use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crossbeam_utils::CachePadded;
 use knot_core::executor::BlockedOn;
 use knot_core::object::Object;
 use knot_core::task::{TaskConfig, TaskId};
 
-use crate::task::{Status, Task, TaskRef};
+use crate::task::{Runnable, Status, Task, TaskRef};
 
 /// How long a leak check waits, by default, for tasks to finish on their
 /// own before it reports them: two seconds.
@@ -468,9 +469,13 @@ pub fn describe_leaks(tasks: &[TaskInfo], when: &str) -> String {
     out
 }
 
-/// The process's live tasks, in shards so that workers finishing tasks and
-/// threads spawning them seldom wait for one another.
-static SHARDS: [Mutex<Shard>; SHARD_COUNT] = [const { Mutex::new(Shard::new()) }; SHARD_COUNT];
+/// The process's live tasks, in shards. A task enters the shard of the
+/// thread that spawns it and leaves it when its record is dropped, which
+/// is normally on that same thread, once its handle is joined: so a
+/// thread that spawns and joins many tasks finds its shard's lock and
+/// slots in its own cache, and workers never touch them.
+static SHARDS: [CachePadded<Mutex<Shard>>; SHARD_COUNT] =
+    [const { CachePadded::new(Mutex::new(Shard::new())) }; SHARD_COUNT];
 const SHARD_COUNT: usize = 16;
 
 /// Tasks that could not start, kept so that the registry can show why; the
@@ -487,9 +492,13 @@ static WATCHERS: AtomicUsize = AtomicUsize::new(0);
 
 /// One shard: a slab of tasks, so that entering and leaving it allocate
 /// nothing once it has grown to the number of tasks alive.
+///
+/// It holds weak references: a task's record is kept alive by its handle,
+/// its worker and its wakers, and takes itself out of the registry when
+/// the last of them lets go (see [`forget`]).
 #[derive(Debug)]
 struct Shard {
-    slots: Vec<Option<TaskRef>>,
+    slots: Vec<Option<(TaskId, Weak<dyn Runnable>)>>,
     free: Vec<usize>,
 }
 
@@ -501,39 +510,57 @@ impl Shard {
         }
     }
 
-    fn insert(&mut self, task: TaskRef) {
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
+    fn insert(&mut self, task: &TaskRef) -> usize {
+        let entry = Some((task.id, Arc::downgrade(task)));
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = entry;
+                slot
             }
-        };
-        task.registry_slot.store(slot, Ordering::Relaxed);
-        self.slots[slot] = Some(task);
-    }
-
-    fn remove(&mut self, task: &Task) {
-        let slot = task.registry_slot.load(Ordering::Relaxed);
-        if let Some(entry) = self.slots.get_mut(slot) {
-            if entry.as_ref().is_some_and(|t| t.id == task.id) {
-                *entry = None;
-                self.free.push(slot);
+            None => {
+                self.slots.push(entry);
+                self.slots.len() - 1
             }
         }
     }
 
-    fn values(&self) -> impl Iterator<Item = &TaskRef> {
-        self.slots.iter().flatten()
+    /// Takes out the entry in `slot` if it is `task`'s.
+    fn remove(&mut self, slot: usize, task: TaskId) -> Option<Weak<dyn Runnable>> {
+        let entry = self.slots.get_mut(slot)?;
+        if entry.as_ref().is_some_and(|(id, _)| *id == task) {
+            self.free.push(slot);
+            return entry.take().map(|(_, weak)| weak);
+        }
+        None
+    }
+
+    /// The tasks whose records are still alive.
+    fn upgrade(&self, into: &mut Vec<TaskRef>) {
+        into.extend(
+            self.slots
+                .iter()
+                .flatten()
+                .filter_map(|(_, weak)| weak.upgrade()),
+        );
     }
 }
 
-fn shard(id: TaskId) -> MutexGuard<'static, Shard> {
+/// Locks shard `index`.
+fn shard(index: usize) -> MutexGuard<'static, Shard> {
     // A shard's invariants hold between statements, so a panic while it
     // was locked leaves nothing half-done.
-    SHARDS[id.as_u64() as usize % SHARD_COUNT]
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    SHARDS[index].lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Every task whose record is alive, taken out of the shards first: a
+/// reference taken under a shard's lock may turn out to be the last one,
+/// and dropping it takes that lock again.
+fn registered() -> Vec<TaskRef> {
+    let mut tasks = Vec::new();
+    for index in 0..SHARD_COUNT {
+        shard(index).upgrade(&mut tasks);
+    }
+    tasks
 }
 
 fn failed() -> MutexGuard<'static, VecDeque<TaskRef>> {
@@ -541,7 +568,8 @@ fn failed() -> MutexGuard<'static, VecDeque<TaskRef>> {
 }
 
 /// Every registered task that `keep` accepts, as snapshots in the order
-/// they were spawned.
+/// they were spawned. A task whose coroutine has ended is left out: it is
+/// gone but for its record, which its handle keeps.
 fn collect(mut keep: impl FnMut(&Task, &Status) -> bool) -> Vec<TaskInfo> {
     let mut out = Vec::new();
     let mut add = |task: &TaskRef| {
@@ -550,10 +578,10 @@ fn collect(mut keep: impl FnMut(&Task, &Status) -> bool) -> Vec<TaskInfo> {
             out.push(info(task, status));
         }
     };
-    for shard in &SHARDS {
-        let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-        shard.values().for_each(&mut add);
-    }
+    registered()
+        .iter()
+        .filter(|task| !task.has_ended())
+        .for_each(&mut add);
     failed().iter().for_each(&mut add);
     out.sort_by_key(|t| t.id);
     out
@@ -621,20 +649,15 @@ pub(crate) fn describe(id: TaskId, config: &TaskConfig, site: &'static Location<
             SCOPES.with(|s| s.borrow().clone()),
         )
     });
-    Task::new(
-        id,
-        config.name.clone(),
-        site,
-        parent,
-        origin,
-        scopes,
-        config.daemon,
-    )
+    Task::new(id, config, site, parent, origin, scopes)
 }
 
-/// Enters a spawned task in the registry.
+/// Enters a spawned task in the registry, in the spawning thread's shard.
 pub(crate) fn insert(task: &TaskRef) {
-    shard(task.id).insert(Arc::clone(task));
+    let index = HOME_SHARD.with(|home| *home);
+    let slot = shard(index).insert(task);
+    task.registry_slot
+        .store(slot * SHARD_COUNT + index, Ordering::Relaxed);
 }
 
 /// Marks a task finished: its closure returned or panicked. Called before
@@ -644,17 +667,31 @@ pub(crate) fn finished(task: &Task) {
     notify_watchers();
 }
 
-/// Removes a task whose coroutine has ended.
-pub(crate) fn remove(task: &Task) {
-    shard(task.id).remove(task);
+/// Marks a task whose coroutine has ended: it leaves every listing now,
+/// though its record stays until its handle is dropped.
+pub(crate) fn ended(task: &Task) {
+    task.finish();
     notify_watchers();
+}
+
+/// Takes a task out of its shard; called as its record is dropped, and
+/// when it could not start. Later calls do nothing.
+pub(crate) fn forget(task: &Task) {
+    let at = task.registry_slot.swap(usize::MAX, Ordering::Relaxed);
+    if at == usize::MAX {
+        return;
+    }
+    let weak = shard(at % SHARD_COUNT).remove(at / SHARD_COUNT, task.id);
+    // Dropped outside the lock, though a weak reference runs no
+    // destructor of the task.
+    drop(weak);
 }
 
 /// Moves a task that could not start from the live tasks to the failed
 /// ones, with the reason.
 pub(crate) fn failed_to_start(task: &TaskRef, error: String) {
     task.fail_to_start(error);
-    shard(task.id).remove(task);
+    forget(task);
     let mut failed = failed();
     if failed.len() == FAILED_KEPT {
         failed.pop_front();
@@ -666,7 +703,7 @@ pub(crate) fn failed_to_start(task: &TaskRef, error: String) {
 
 /// Looks a live task up by its number.
 pub(crate) fn find(id: TaskId) -> Option<TaskRef> {
-    shard(id).values().find(|t| t.id == id).cloned()
+    registered().into_iter().find(|t| t.id == id)
 }
 
 /// Whether the leak guard `scope` watches `task`.
@@ -696,6 +733,11 @@ fn notify_watchers() {
 }
 
 thread_local! {
+    /// The shard that the tasks this thread spawns enter.
+    static HOME_SHARD: usize = {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed) % SHARD_COUNT
+    };
     /// The leak guards alive on this plain thread, innermost last.
     static SCOPES: RefCell<Option<Arc<[u64]>>> = const { RefCell::new(None) };
     /// The name of this plain thread, for the tasks it spawns.

@@ -12,9 +12,10 @@
 //! queue once more, and parks; whoever queues work wakes one sleeper (or the
 //! owner of a pinned queue), so idle workers cost nothing.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell};
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::rc::Rc;
 use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
@@ -24,7 +25,6 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::sync::{Parker, Unparker};
-use knot_core::clock::VectorClock;
 use knot_core::live_clock::{self, TaskClock};
 
 use crate::config::Config;
@@ -53,6 +53,7 @@ pub(crate) fn start_with(config: Config) -> bool {
 
 /// The task running on this thread, if it is a worker running one.
 pub(crate) fn current() -> Option<TaskRef> {
+    worker()?;
     CURRENT.with(|c| {
         let task = c.take();
         let copy = task.clone();
@@ -64,20 +65,14 @@ pub(crate) fn current() -> Option<TaskRef> {
 /// Calls `f` with the task running on this thread, if it is a worker
 /// running one, without taking a reference to it.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Task) -> R) -> Option<R> {
+    // Plain threads, which spawn most tasks, skip the look-up.
+    worker()?;
     CURRENT.with(|c| {
         let task = c.take();
         let result = task.as_deref().map(|t| f(t));
         c.set(task);
         result
     })
-}
-
-/// A task that is waiting to start, with what it will run.
-pub(crate) struct Fresh {
-    pub(crate) task: TaskRef,
-    pub(crate) stack_size: Option<usize>,
-    /// The spawner's clock, when live race detection is on.
-    pub(crate) inherited: Option<VectorClock>,
 }
 
 /// How a fresh task's body is called.
@@ -101,7 +96,7 @@ pub(crate) enum Suspend {
 /// The shared state of the runtime.
 pub(crate) struct Runtime {
     pub(crate) workers: Box<[Shared]>,
-    injector: Injector<Fresh>,
+    injector: Injector<TaskRef>,
     sleepers: Mutex<Vec<usize>>,
     sleeping: AtomicUsize,
     /// Tasks spawned and not finished, less those parked: zero means every
@@ -113,7 +108,7 @@ pub(crate) struct Runtime {
 /// What the runtime (and the monitor) can see of one worker.
 pub(crate) struct Shared {
     pinned: Injector<usize>,
-    stealer: Stealer<Fresh>,
+    stealer: Stealer<TaskRef>,
     unparker: Unparker,
     /// The number of the task it runs now, 0 when it runs none.
     pub(crate) running: AtomicU64,
@@ -164,7 +159,7 @@ impl Runtime {
             // part of the state once it runs.
             let local = move || Local {
                 index,
-                fresh,
+                fresh: Rc::new(fresh),
                 parker,
                 slots: Vec::new(),
                 free: Vec::new(),
@@ -185,15 +180,19 @@ impl Runtime {
     }
 
     /// Queues a task to be started by some worker.
-    pub(crate) fn spawn(&'static self, fresh: Fresh) {
+    pub(crate) fn spawn(&'static self, fresh: TaskRef) {
         self.active.add(1);
-        let fresh = LOCAL.with(|l| match &*l.borrow() {
-            Some(local) => {
-                local.fresh.push(fresh);
-                None
-            }
+        // Plain threads, which spawn most tasks, skip the look-up.
+        let fresh = match worker() {
+            Some(_) => FRESH.with(|queue| match queue.get() {
+                Some(queue) => {
+                    queue.push(fresh);
+                    None
+                }
+                None => Some(fresh),
+            }),
             None => Some(fresh),
-        });
+        };
         if let Some(fresh) = fresh {
             self.injector.push(fresh);
         }
@@ -279,11 +278,12 @@ pub(crate) fn suspend(why: Suspend) {
     YIELDER.with(|y| y.set(yielder));
 }
 
-/// The worker's own queues, stacks and started tasks; it never leaves the
-/// worker's thread.
+/// The worker's own queues, stacks and started tasks: owned by its loop,
+/// which lends it to each step, and never leaves the worker's thread.
 struct Local {
     index: usize,
-    fresh: Worker<Fresh>,
+    /// Shared with [`FRESH`], where the worker's tasks spawn into.
+    fresh: Rc<Worker<TaskRef>>,
     parker: Parker,
     /// The started tasks' coroutines; `None` while one runs (it is taken
     /// out) or when the slot is free.
@@ -301,16 +301,16 @@ struct Started {
     stack_limit: usize,
     task: TaskRef,
     clock: TaskClock,
-    stack_size: Option<usize>,
 }
 
 enum Job {
     Resume(usize),
-    Start(Fresh),
+    Start(TaskRef),
 }
 
 thread_local! {
-    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    /// The worker's fresh queue, for the tasks its tasks spawn.
+    static FRESH: OnceCell<Rc<Worker<TaskRef>>> = const { OnceCell::new() };
     static CURRENT: Cell<Option<TaskRef>> = const { Cell::new(None) };
     static YIELDER: Cell<*const Yielder<(), Suspend>> = const { Cell::new(std::ptr::null()) };
     static WORKER: Cell<Option<&'static Shared>> = const { Cell::new(None) };
@@ -321,33 +321,32 @@ pub(crate) fn worker() -> Option<&'static Shared> {
     WORKER.with(Cell::get)
 }
 
-fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> R {
-    LOCAL.with(|l| f(l.borrow_mut().as_mut().expect("knot: not a worker thread")))
-}
-
-fn work(runtime: &'static Runtime, local: Local) {
+fn work(runtime: &'static Runtime, mut local: Local) {
     let index = local.index;
     let shared = &runtime.workers[index];
     let _executor = knot_core::executor::enter(&crate::live::LIVE);
     WORKER.with(|w| w.set(Some(shared)));
-    LOCAL.with(|l| *l.borrow_mut() = Some(local));
+    FRESH.with(|queue| {
+        queue.get_or_init(|| Rc::clone(&local.fresh));
+    });
+    let local = &mut local;
     loop {
-        match next_job(runtime, index).or_else(|| spin(runtime, index)) {
-            Some(job) => run(runtime, index, job),
+        match next_job(runtime, local).or_else(|| spin(runtime, local)) {
+            Some(job) => run(runtime, local, job),
             None => {
                 runtime.announce_sleep(index);
                 fence(Ordering::SeqCst);
-                if let Some(job) = next_job(runtime, index) {
+                if let Some(job) = next_job(runtime, local) {
                     runtime.cancel_sleep(index);
                     pass_on(runtime);
-                    run(runtime, index, job);
+                    run(runtime, local, job);
                     continue;
                 }
-                with_local(|l| l.parker.park());
+                local.parker.park();
                 runtime.cancel_sleep(index);
-                if let Some(job) = next_job(runtime, index) {
+                if let Some(job) = next_job(runtime, local) {
                     pass_on(runtime);
-                    run(runtime, index, job);
+                    run(runtime, local, job);
                 }
             }
         }
@@ -366,10 +365,11 @@ fn pass_on(runtime: &Runtime) {
 /// Runs one job; a panic that escapes it (a bug in knot, since tasks'
 /// panics are caught where they run) is reported, and the worker lives on
 /// for the other tasks.
-fn run(runtime: &'static Runtime, index: usize, job: Job) {
+fn run(runtime: &'static Runtime, local: &mut Local, job: Job) {
+    let index = local.index;
     let result = panic::catch_unwind(AssertUnwindSafe(|| match job {
-        Job::Resume(slot) => resume(runtime, index, slot),
-        Job::Start(fresh) => start(runtime, index, fresh),
+        Job::Resume(slot) => resume(runtime, local, slot),
+        Job::Start(fresh) => start(runtime, local, fresh),
     }));
     if let Err(payload) = result {
         let message = knot_core::task::panic_message(&*payload);
@@ -381,7 +381,7 @@ fn run(runtime: &'static Runtime, index: usize, job: Job) {
 /// Looks for work a little longer before the worker sleeps: work often
 /// comes within microseconds (the other side of a channel, the next spawn),
 /// and finding it awake spares both sides a futex call.
-fn spin(runtime: &Runtime, index: usize) -> Option<Job> {
+fn spin(runtime: &Runtime, local: &mut Local) -> Option<Job> {
     for round in 0..SPIN_ROUNDS {
         if round < SPIN_ROUNDS / 2 {
             for _ in 0..32 {
@@ -390,7 +390,7 @@ fn spin(runtime: &Runtime, index: usize) -> Option<Job> {
         } else {
             thread::yield_now();
         }
-        if let Some(job) = next_job(runtime, index) {
+        if let Some(job) = next_job(runtime, local) {
             return Some(job);
         }
     }
@@ -400,27 +400,26 @@ fn spin(runtime: &Runtime, index: usize) -> Option<Job> {
 /// How many more looks for work an idle worker takes before it sleeps.
 const SPIN_ROUNDS: usize = 32;
 
-fn next_job(runtime: &Runtime, index: usize) -> Option<Job> {
+fn next_job(runtime: &Runtime, local: &mut Local) -> Option<Job> {
+    let index = local.index;
     let shared = &runtime.workers[index];
     if let Some(slot) = steal(|| shared.pinned.steal()) {
         return Some(Job::Resume(slot));
     }
-    with_local(|local| {
-        if let Some(fresh) = local.fresh.pop() {
-            return Some(Job::Start(fresh));
-        }
-        if let Some(fresh) = steal(|| runtime.injector.steal_batch_and_pop(&local.fresh)) {
-            return Some(Job::Start(fresh));
-        }
-        let count = runtime.workers.len();
-        let first = fastrand::usize(..count);
-        (0..count)
-            .map(|i| (first + i) % count)
-            .filter(|other| *other != index)
-            .find_map(|other| steal(|| runtime.workers[other].stealer.steal()))
-            .map(Job::Start)
-            .or_else(|| local.yielded.pop_front().map(Job::Resume))
-    })
+    if let Some(fresh) = local.fresh.pop() {
+        return Some(Job::Start(fresh));
+    }
+    if let Some(fresh) = steal(|| runtime.injector.steal_batch_and_pop(&local.fresh)) {
+        return Some(Job::Start(fresh));
+    }
+    let count = runtime.workers.len();
+    let first = fastrand::usize(..count);
+    (0..count)
+        .map(|i| (first + i) % count)
+        .filter(|other| *other != index)
+        .find_map(|other| steal(|| runtime.workers[other].stealer.steal()))
+        .map(Job::Start)
+        .or_else(|| local.yielded.pop_front().map(Job::Resume))
 }
 
 fn steal<T>(mut attempt: impl FnMut() -> Steal<T>) -> Option<T> {
@@ -433,13 +432,9 @@ fn steal<T>(mut attempt: impl FnMut() -> Steal<T>) -> Option<T> {
     }
 }
 
-fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
-    let Fresh {
-        task,
-        stack_size,
-        inherited,
-    } = fresh;
-    let stack = match with_local(|l| l.stacks.take(stack_size)) {
+fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
+    let index = local.index;
+    let stack = match local.stacks.take(task.stack_size) {
         Ok(stack) => stack,
         Err(error) => {
             tracing::warn!(target: "knot", task = task.id.as_u64(), %error, "task failed to start");
@@ -458,35 +453,33 @@ fn start(runtime: &'static Runtime, index: usize, fresh: Fresh) {
         YIELDER.with(|y| y.set(yielder));
         runnable.run(Start::Run);
     });
-    let clock = TaskClock::new(inherited);
-    let slot = with_local(|l| {
-        let started = Started {
-            coroutine,
-            stack_limit,
-            task: Arc::clone(&task),
-            clock,
-            stack_size,
-        };
-        match l.free.pop() {
-            Some(slot) => {
-                l.slots[slot] = Some(started);
-                slot
-            }
-            None => {
-                l.slots.push(Some(started));
-                l.slots.len() - 1
-            }
+    let clock = TaskClock::new(task.take_inherited());
+    let started = Started {
+        coroutine,
+        stack_limit,
+        task: Arc::clone(&task),
+        clock,
+    };
+    let slot = match local.free.pop() {
+        Some(slot) => {
+            local.slots[slot] = Some(started);
+            slot
         }
-    });
+        None => {
+            local.slots.push(Some(started));
+            local.slots.len() - 1
+        }
+    };
     task.set_home(index, slot);
     task.set_state_keeping_since(TaskState::Running);
     tracing::trace!(target: "knot", task = task.id.as_u64(), worker = index, "start");
-    resume(runtime, index, slot);
+    resume(runtime, local, slot);
 }
 
-fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
-    let shared = &runtime.workers[index];
-    let mut started = with_local(|l| l.slots[slot].take())
+fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
+    let shared = &runtime.workers[local.index];
+    let mut started = local.slots[slot]
+        .take()
         .expect("knot: a queued task's coroutine is missing from its worker");
     shared
         .running
@@ -509,38 +502,30 @@ fn resume(runtime: &'static Runtime, index: usize, slot: usize) {
     shared.stack_limit.store(0, Ordering::Relaxed);
     match result {
         CoroutineResult::Yield(Suspend::Yield) => {
-            with_local(|l| {
-                l.slots[slot] = Some(started);
-                l.yielded.push_back(slot);
-            });
+            local.slots[slot] = Some(started);
+            local.yielded.push_back(slot);
         }
         CoroutineResult::Yield(Suspend::Park) => {
             let woken = started.task.park() == Parked::Woken;
             if !woken {
                 runtime.active.add(-1);
             }
-            with_local(|l| l.slots[slot] = Some(started));
+            local.slots[slot] = Some(started);
             if woken {
                 shared.pinned.push(slot);
             }
         }
         CoroutineResult::Return(()) => {
             let Started {
-                coroutine,
-                task,
-                stack_size,
-                ..
+                coroutine, task, ..
             } = started;
             let stack = coroutine.into_stack();
-            with_local(|l| {
-                l.stacks.give(stack, stack_size);
-                l.free.push(slot);
-            });
-            task.finish();
+            local.stacks.give(stack, task.stack_size);
+            local.free.push(slot);
             // Traced before it leaves the registry, so that whoever sees it
             // gone can find the event.
             tracing::trace!(target: "knot", task = task.id.as_u64(), "exit");
-            registry::remove(&task);
+            registry::ended(&task);
             runtime.active.add(-1);
         }
     }

@@ -8,15 +8,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crossbeam_utils::atomic::AtomicCell;
+use knot_core::clock::VectorClock;
 use knot_core::executor::{BlockedOn, Unpark};
+use knot_core::live_clock;
 use knot_core::object::Object;
-use knot_core::task::TaskId;
+use knot_core::task::{HoldsResult, JoinError, ResultSlot, TaskConfig, TaskId};
 
 use crate::registry::TaskState;
 use crate::scheduler::Start;
 
-/// A task together with the closure it runs, in one allocation: what the
-/// registry, the queues, the workers and the wakers share.
+/// A task together with the closure it runs and the slot its result goes
+/// to, in one allocation: what the registry, the queues, the workers, the
+/// wakers and the join handle share.
 ///
 /// It dereferences to the [`Task`], so `task.id` reads through it.
 pub(crate) type TaskRef = Arc<dyn Runnable>;
@@ -26,15 +29,12 @@ pub(crate) trait Runnable: Send + Sync {
     /// The task.
     fn task(&self) -> &Task;
 
-    /// Runs the closure (or tells it the task cannot start); later calls
-    /// do nothing.
+    /// Runs the closure (or tells its join handle the task cannot start);
+    /// later calls do nothing.
     fn run(&self, start: Start);
 
     /// The task as a waker's handle.
     fn unparker(self: Arc<Self>) -> Arc<dyn Unpark>;
-
-    /// The task as something a join handle can keep alive.
-    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
 }
 
 impl std::ops::Deref for dyn Runnable {
@@ -51,53 +51,91 @@ impl std::fmt::Debug for dyn Runnable {
     }
 }
 
-/// Makes the shared record of a task that will run `body`.
-pub(crate) fn with_body<F>(task: Task, body: F) -> TaskRef
-where
-    F: FnOnce(Start, &Task) + Send + 'static,
-{
-    Arc::new(WithBody {
-        task,
-        body: Mutex::new(Some(body)),
-    })
-}
-
-struct WithBody<F> {
+/// A task, the closure it runs and the slot its result goes to.
+pub(crate) struct Spawned<F, T> {
     task: Task,
+    result: ResultSlot<T>,
     body: Mutex<Option<F>>,
 }
 
-impl<F> Runnable for WithBody<F>
+impl<F, T> Spawned<F, T>
 where
-    F: FnOnce(Start, &Task) + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    pub(crate) fn new(task: Task, body: F) -> Spawned<F, T> {
+        Spawned {
+            result: ResultSlot::new(task.id, task.site),
+            task,
+            body: Mutex::new(Some(body)),
+        }
+    }
+
+    fn take_body(&self) -> Option<F> {
+        self.body
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl<F, T> Runnable for Spawned<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
 {
     fn task(&self) -> &Task {
         &self.task
     }
 
     fn run(&self, start: Start) {
-        let body = self
-            .body
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(body) = body {
-            body(start, &self.task);
+        let Some(body) = self.take_body() else {
+            return;
+        };
+        match start {
+            Start::Run => {
+                self.result.run(move || {
+                    // Marked finished before the joiner can see the result,
+                    // so a joined task is never counted as leaked.
+                    let _finished = Finished(&self.task);
+                    body()
+                });
+            }
+            Start::Fail(error) => {
+                self.result
+                    .complete(Err(JoinError::start_failed(self.task.id, error)));
+            }
         }
     }
 
     fn unparker(self: Arc<Self>) -> Arc<dyn Unpark> {
         self
     }
+}
 
-    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
+impl<F, T> HoldsResult<T> for Spawned<F, T>
+where
+    F: Send,
+    T: Send,
+{
+    fn result_slot(&self) -> &ResultSlot<T> {
+        &self.result
     }
 }
 
-impl<F: Send> Unpark for WithBody<F> {
+impl<F: Send, T: Send> Unpark for Spawned<F, T> {
     fn unpark(&self) {
         self.task.unpark();
+    }
+}
+
+/// Marks its task finished in the registry when dropped: when the task's
+/// closure returns or unwinds.
+struct Finished<'a>(&'a Task);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        crate::registry::finished(self.0);
     }
 }
 
@@ -117,17 +155,31 @@ pub(crate) struct Task {
     /// started on).
     pub(crate) scopes: Option<Arc<[u64]>>,
     pub(crate) daemon: bool,
+    /// The size of stack it asked for; `None` for the default.
+    pub(crate) stack_size: Option<usize>,
+    inherited: Inherited,
     pub(crate) spawned: Instant,
     status: Mutex<Status>,
     run: AtomicU8,
     /// The worker that started the task and the slot of its coroutine there;
     /// set once, when it starts.
     home: AtomicUsize,
-    /// Where the registry keeps it.
+    /// Where the registry keeps it (see `registry::insert`); `usize::MAX`
+    /// when it is not there.
     pub(crate) registry_slot: AtomicUsize,
     /// The call site of its last knot operation when it last gave its
     /// worker back, for the stall monitor.
     pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
+}
+
+/// The spawner's clock, handed to the worker that starts the task: boxed
+/// so that the cell is a word wide and lock-free.
+struct Inherited(AtomicCell<Option<Box<VectorClock>>>);
+
+impl std::fmt::Debug for Inherited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Inherited")
+    }
 }
 
 /// What the registry shows of a task.
@@ -159,25 +211,29 @@ pub(crate) enum Parked {
 }
 
 impl Task {
-    #[allow(clippy::too_many_arguments)]
+    /// The record of task `id`, being spawned now as `config` says at
+    /// `site`, by `parent` (`None` for a plain thread) from the tree of
+    /// tasks that thread `origin` started, watched by the leak guards
+    /// `scopes`.
     pub(crate) fn new(
         id: TaskId,
-        name: Option<String>,
+        config: &TaskConfig,
         site: &'static Location<'static>,
         parent: Option<TaskId>,
         origin: Option<&'static str>,
         scopes: Option<Arc<[u64]>>,
-        daemon: bool,
     ) -> Task {
         let now = Instant::now();
         Task {
             id,
-            name,
+            name: config.name.clone(),
             site,
             parent,
             origin,
             scopes,
-            daemon,
+            daemon: config.daemon,
+            stack_size: config.stack_size,
+            inherited: Inherited(AtomicCell::new(live_clock::fork().map(Box::new))),
             spawned: now,
             status: Mutex::new(Status {
                 state: TaskState::Queued,
@@ -191,6 +247,12 @@ impl Task {
             registry_slot: AtomicUsize::new(usize::MAX),
             last_site: AtomicCell::new(None),
         }
+    }
+
+    /// The spawner's clock when it spawned the task, if live race
+    /// detection was on; taken by the worker that starts it.
+    pub(crate) fn take_inherited(&self) -> Option<VectorClock> {
+        self.inherited.0.take().map(|clock| *clock)
     }
 
     /// The task's name in reports: its own, or `task-N`.
@@ -260,6 +322,17 @@ impl Task {
     pub(crate) fn finish(&self) {
         self.run.store(DONE, Ordering::Release);
     }
+
+    /// Whether its coroutine has ended (or it never started).
+    pub(crate) fn has_ended(&self) -> bool {
+        self.run.load(Ordering::Acquire) == DONE
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        crate::registry::forget(self);
+    }
 }
 
 impl Unpark for Task {
@@ -306,12 +379,11 @@ mod tests {
     fn task() -> Task {
         Task::new(
             TaskId::new(1),
-            None,
+            &TaskConfig::default(),
             Location::caller(),
             None,
             None,
             None,
-            false,
         )
     }
 
