@@ -206,21 +206,24 @@ impl<T> JoinHandle<T> {
             site,
         };
         let mut st = state(&slot.state);
-        let ready = st.result.is_some();
         // Only this handle takes the result, so a finished task stays
-        // finished: only a join that may have to wait registers.
-        let me = (!ready).then(executor::current);
-        if let Some(me) = &me {
-            st.waiters.register(me, ());
+        // finished: its result is taken at once, under the one lock, and
+        // only a join that may have to wait registers.
+        if let Some(result) = st.result.take() {
+            executor::acquire(&st.clock);
+            drop(st);
+            executor::wait_point(blocked, true);
+            executor::joined(slot.task.id());
+            return result;
         }
+        let me = executor::current();
+        st.waiters.register(&me, ());
         drop(st);
-        executor::wait_point(blocked, ready);
+        executor::wait_point(blocked, false);
         loop {
             let mut st = state(&slot.state);
             if let Some(result) = st.result.take() {
-                if let Some(me) = &me {
-                    st.waiters.remove(me.key());
-                }
+                st.waiters.remove(me.key());
                 executor::acquire(&st.clock);
                 drop(st);
                 executor::joined(slot.task.id());

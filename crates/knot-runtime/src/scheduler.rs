@@ -453,7 +453,12 @@ fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
         YIELDER.with(|y| y.set(yielder));
         runnable.run(Start::Run);
     });
-    let clock = TaskClock::new(task.take_inherited());
+    // The clock is taken only if there can be one, since taking it is an
+    // atomic swap.
+    let inherited = live_clock::race_detection()
+        .then(|| task.take_inherited())
+        .flatten();
+    let clock = TaskClock::new(inherited);
     let started = Started {
         coroutine,
         stack_limit,
@@ -490,14 +495,21 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
     shared
         .stack_limit
         .store(started.stack_limit, Ordering::Relaxed);
-    shared.resumes.fetch_add(1, Ordering::Relaxed);
-    CURRENT.with(|c| c.set(Some(Arc::clone(&started.task))));
+    // Only this worker writes it, so no read-modify-write is needed.
+    let resumes = shared.resumes.load(Ordering::Relaxed);
+    shared.resumes.store(resumes + 1, Ordering::Relaxed);
+    let task = started.task;
+    // Moved, not cloned, into `CURRENT` while it runs: a reference count
+    // change is an atomic read-modify-write.
+    CURRENT.with(|c| c.set(Some(task)));
     live_clock::swap(&mut started.clock);
     let result = started.coroutine.resume(());
-    started.task.last_site.store(shared.last_site.load());
     live_clock::swap(&mut started.clock);
     YIELDER.with(|y| y.set(std::ptr::null()));
-    CURRENT.with(|c| c.set(None));
+    started.task = CURRENT
+        .with(Cell::take)
+        .expect("knot: the running task's record left its worker");
+    started.task.last_site.store(shared.last_site.load());
     shared.running.store(0, Ordering::Relaxed);
     shared.stack_limit.store(0, Ordering::Relaxed);
     match result {
