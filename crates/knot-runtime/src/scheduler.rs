@@ -398,7 +398,11 @@ fn spin(runtime: &Runtime, local: &mut Local) -> Option<Job> {
 }
 
 /// How many more looks for work an idle worker takes before it sleeps.
-const SPIN_ROUNDS: usize = 32;
+///
+/// Few: each look reads the queues that spawners and wakers write, and on
+/// a machine with as many workers as cores an idle worker that keeps
+/// looking takes a core from the thread that would give it work.
+const SPIN_ROUNDS: usize = 8;
 
 fn next_job(runtime: &Runtime, local: &mut Local) -> Option<Job> {
     let index = local.index;
