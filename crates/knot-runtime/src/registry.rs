@@ -863,6 +863,36 @@ mod tests {
     }
 
     #[test]
+    fn an_ended_task_leaves_the_listing_while_its_handle_lives() {
+        let handle = crate::spawn(TaskConfig::default(), || 5, Location::caller());
+        let id = handle.id();
+        // The handle still holds the record, and the registry's entry for
+        // it, but the task is gone.
+        assert!(gone(id), "an ended task is not listed");
+        let (index, at) = handle_slot(id).expect("in its shard while the handle lives");
+        assert_eq!(handle.join().unwrap(), 5);
+        // Dropping the record (here, or on the worker if it still held it)
+        // takes its entry out of its shard.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while shard(index).slots[at].as_ref().map(|(entry, _)| *entry) == Some(id) {
+            assert!(Instant::now() < deadline, "the record never left its shard");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Where the registry's shards hold task `id`, looked for among all
+    /// entries, ended or not.
+    fn handle_slot(id: TaskId) -> Option<(usize, usize)> {
+        (0..SHARD_COUNT).find_map(|index| {
+            shard(index)
+                .slots
+                .iter()
+                .position(|entry| entry.as_ref().is_some_and(|(entry, _)| *entry == id))
+                .map(|at| (index, at))
+        })
+    }
+
+    #[test]
     fn an_unnamed_task_is_named_after_its_number() {
         let handle = crate::spawn(
             TaskConfig::default(),
