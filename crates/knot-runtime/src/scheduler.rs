@@ -99,6 +99,9 @@ pub(crate) struct Runtime {
     injector: Injector<TaskRef>,
     sleepers: Mutex<Vec<usize>>,
     sleeping: AtomicUsize,
+    /// Idle workers looking for work before they sleep: while one is, a
+    /// spawn wakes nobody, since that worker will find the task.
+    searching: AtomicUsize,
     /// Tasks spawned and not finished, less those parked: zero means every
     /// task is asleep.
     pub(crate) active: Counter,
@@ -151,6 +154,7 @@ impl Runtime {
             injector: Injector::new(),
             sleepers: Mutex::new(Vec::new()),
             sleeping: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
             active: Counter::new(),
             config,
         }));
@@ -218,7 +222,10 @@ impl Runtime {
     }
 
     fn notify_one(&self) {
-        if self.sleeping.load(Ordering::SeqCst) == 0 {
+        // A worker that stops searching looks at the queues once more
+        // before it sleeps (see `work`), so work queued before this check
+        // is found either way.
+        if self.searching.load(Ordering::SeqCst) > 0 || self.sleeping.load(Ordering::SeqCst) == 0 {
             return;
         }
         let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
@@ -381,7 +388,21 @@ fn run(runtime: &'static Runtime, local: &mut Local, job: Job) {
 /// Looks for work a little longer before the worker sleeps: work often
 /// comes within microseconds (the other side of a channel, the next spawn),
 /// and finding it awake spares both sides a futex call.
+///
+/// Meanwhile the worker counts as searching, so that spawners do not wake
+/// sleeping workers for work it is about to take; if it finds work and
+/// more is queued, it wakes one in their place.
 fn spin(runtime: &Runtime, local: &mut Local) -> Option<Job> {
+    runtime.searching.fetch_add(1, Ordering::SeqCst);
+    let found = search(runtime, local);
+    runtime.searching.fetch_sub(1, Ordering::SeqCst);
+    if found.is_some() {
+        pass_on(runtime);
+    }
+    found
+}
+
+fn search(runtime: &Runtime, local: &mut Local) -> Option<Job> {
     for round in 0..SPIN_ROUNDS {
         if round < SPIN_ROUNDS / 2 {
             for _ in 0..32 {
