@@ -71,6 +71,7 @@ fn race_detection_from_env() -> bool {
 
 /// The calling thread's clock, to hand to a task it starts: the task begins
 /// with everything the thread did so far. `None` when detection is off.
+#[inline]
 pub fn fork() -> Option<VectorClock> {
     if !race_detection() {
         return None;
@@ -105,6 +106,7 @@ pub struct TaskClock(Option<Thread>);
 impl TaskClock {
     /// A clock that starts from `inherited`; one that tracks nothing when
     /// `inherited` is `None` (detection was off when the task was spawned).
+    #[inline]
     pub fn new(inherited: Option<VectorClock>) -> TaskClock {
         TaskClock(inherited.map(|inherited| {
             let mut thread = Thread::new();
@@ -115,6 +117,7 @@ impl TaskClock {
 }
 
 /// Exchanges the calling thread's clock with `task`'s; see [`TaskClock`].
+#[inline]
 pub fn swap(task: &mut TaskClock) {
     if let Some(saved) = &mut task.0 {
         THREAD.with(|t| std::mem::swap(&mut *t.borrow_mut(), saved));
@@ -130,6 +133,7 @@ pub fn adopt(inherited: Option<VectorClock>) {
 
 /// Releases the running thread's (or task's) clock into `clock`, as an
 /// unlock or a send does; nothing when detection is off.
+#[inline]
 pub fn release(clock: &mut VectorClock) {
     if race_detection() {
         THREAD.with(|t| {
@@ -143,6 +147,7 @@ pub fn release(clock: &mut VectorClock) {
 
 /// Acquires `clock` into the running thread's (or task's) clock, as a lock
 /// or a receive does; nothing when detection is off.
+#[inline]
 pub fn acquire(clock: &VectorClock) {
     if race_detection() {
         THREAD.with(|t| t.borrow_mut().clock.join(clock));

@@ -677,10 +677,14 @@ pub(crate) fn ended(task: &Task) {
 /// Takes a task out of its shard; called as its record is dropped, and
 /// when it could not start. Later calls do nothing.
 pub(crate) fn forget(task: &Task) {
-    let at = task.registry_slot.swap(usize::MAX, Ordering::Relaxed);
+    // Never called twice at once for one task (the record is dropped
+    // once, and a task that could not start is forgotten while it is
+    // held), so no read-modify-write is needed.
+    let at = task.registry_slot.load(Ordering::Relaxed);
     if at == usize::MAX {
         return;
     }
+    task.registry_slot.store(usize::MAX, Ordering::Relaxed);
     let weak = shard(at % SHARD_COUNT).remove(at / SHARD_COUNT, task.id);
     // Dropped outside the lock, though a weak reference runs no
     // destructor of the task.
