@@ -484,25 +484,20 @@ fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
         .then(|| task.take_inherited())
         .flatten();
     let clock = TaskClock::new(inherited);
-    let started = Started {
-        coroutine,
-        stack_limit,
-        task: Arc::clone(&task),
-        clock,
-    };
-    let slot = match local.free.pop() {
-        Some(slot) => {
-            local.slots[slot] = Some(started);
-            slot
-        }
-        None => {
-            local.slots.push(Some(started));
-            local.slots.len() - 1
-        }
-    };
+    let slot = local.free.pop().unwrap_or(local.slots.len());
     task.set_home(index, slot);
     task.set_state_keeping_since(TaskState::Running);
     tracing::trace!(target: "knot", task = task.id.as_u64(), worker = index, "start");
+    let started = Some(Started {
+        coroutine,
+        stack_limit,
+        task,
+        clock,
+    });
+    match local.slots.get_mut(slot) {
+        Some(free) => *free = started,
+        None => local.slots.push(started),
+    }
     resume(runtime, local, slot);
 }
 
