@@ -758,6 +758,8 @@ impl Execution {
             // What tasks hold only goes into reports, which are built from
             // the detailed replay.
             skip_holds: !self.detailed,
+            // The checker replays schedules exactly.
+            shortcuts: Some(false),
         });
     }
 
