@@ -260,14 +260,7 @@ pub struct Teardown;
 /// Executors call this around the code they run; see `knot-model`.
 pub fn enter(executor: &'static dyn Executor) -> EnterGuard {
     let previous = EXECUTOR.with(|e| e.replace(Some(executor)));
-    // Whether an executor is deterministic never changes: asked once here,
-    // it costs the primitives no call on every operation.
-    HINTS.with(|h| {
-        h.set(Hints {
-            shortcuts: Some(!executor.deterministic()),
-            ..Hints::default()
-        });
-    });
+    HINTS.with(|h| h.set(Hints::of(Some(executor))));
     EnterGuard { previous }
 }
 
@@ -280,7 +273,7 @@ pub struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         EXECUTOR.with(|e| e.set(self.previous));
-        HINTS.with(|h| h.set(Hints::default()));
+        HINTS.with(|h| h.set(Hints::of(self.previous)));
     }
 }
 
@@ -645,6 +638,18 @@ pub struct Hints {
     /// the executor each time. [`enter`] sets it from
     /// [`Executor::deterministic`].
     pub shortcuts: Option<bool>,
+}
+
+impl Hints {
+    /// The hints `executor` gives by being entered: whether it is
+    /// deterministic never changes, so that, asked once, it costs the
+    /// primitives no call on every operation.
+    fn of(executor: Option<&'static dyn Executor>) -> Hints {
+        Hints {
+            shortcuts: executor.map(|e| !e.deterministic()),
+            ..Hints::default()
+        }
+    }
 }
 
 /// Whether the hints say that races are not tracked, so that clock work

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use crate::clock::VectorClock;
@@ -84,6 +85,9 @@ pub enum TaskEnd {
 
 struct Slot<T> {
     task: Object,
+    /// Whether the result is in, as `state` says: set once, under the lock,
+    /// so that a join of a finished task learns it without the lock.
+    finished: AtomicBool,
     state: StdMutex<SlotState<T>>,
 }
 
@@ -105,6 +109,7 @@ pub fn result_slot<T>(
 ) -> (JoinHandle<T>, Completion<T>) {
     let slot = Arc::new(Slot {
         task: Object::task(task.as_u64(), spawned),
+        finished: AtomicBool::new(false),
         state: StdMutex::new(SlotState {
             result: None,
             kept: None,
@@ -174,15 +179,19 @@ impl<T> JoinHandle<T> {
             op: Op::Join,
             site,
         };
-        let mut st = state(&slot.state);
-        let ready = st.result.is_some();
         // Only this handle takes the result, so a finished task stays
         // finished: only a join that may have to wait registers.
-        let me = (!ready).then(executor::current);
-        if let Some(me) = &me {
-            st.waiters.register(me, ());
-        }
-        drop(st);
+        let (ready, me) = if slot.finished.load(Ordering::Acquire) {
+            (true, None)
+        } else {
+            let mut st = state(&slot.state);
+            let ready = st.result.is_some();
+            let me = (!ready).then(executor::current);
+            if let Some(me) = &me {
+                st.waiters.register(me, ());
+            }
+            (ready, me)
+        };
         executor::wait_point(blocked, ready);
         loop {
             let mut st = state(&slot.state);
@@ -233,7 +242,7 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has finished, so that `join` would not wait.
     pub fn is_finished(&self) -> bool {
-        state(&self.slot.state).result.is_some()
+        self.slot.finished.load(Ordering::Acquire)
     }
 }
 
@@ -244,6 +253,7 @@ impl<T> Completion<T> {
         let mut st = state(&self.slot.state);
         executor::release(&mut st.clock);
         st.result = Some(result);
+        self.slot.finished.store(true, Ordering::Release);
         st.waiters.refresh(|_| true);
     }
 }

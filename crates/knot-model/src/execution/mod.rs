@@ -595,7 +595,9 @@ fn run_loop(coroutines: &mut Vec<Option<Task>>) {
                     }
                 }
             }
-            ex.set_state(task, State::Runnable);
+            if !matches!(ex.tasks[task].state, State::Runnable) {
+                ex.set_state(task, State::Runnable);
+            }
             if let Some((op, object, site)) = ex.tasks[task].pending.take() {
                 ex.record(op, object.as_ref(), site);
             }
@@ -860,7 +862,7 @@ impl Execution {
 
     /// Marks `task` as one that can run, or not.
     #[inline]
-    fn mark(&mut self, task: usize, can_run: bool) {
+    pub(crate) fn mark(&mut self, task: usize, can_run: bool) {
         let (word, bit) = (task / 64, 1u64 << (task % 64));
         if can_run {
             self.can_run[word] |= bit;
@@ -913,19 +915,32 @@ impl Execution {
     }
 
     /// Records that the running task started waiting in `op`.
+    #[inline]
     fn trace_wait(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         if self.detailed {
-            self.trace_event(op, object, site, true);
-            self.trace.push(Event {
-                step: self.events + 1,
-                task: self.current,
-                op,
-                object: object.copied(),
-                site: Some(site),
-                blocks: true,
-            });
+            self.trace_wait_detailed(op, object, site);
         }
         self.events += 1;
+    }
+
+    /// What [`trace_wait`](Self::trace_wait) does for the detailed replay.
+    #[cold]
+    #[inline(never)]
+    fn trace_wait_detailed(
+        &mut self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+    ) {
+        self.trace_event(op, object, site, true);
+        self.trace.push(Event {
+            step: self.events + 1,
+            task: self.current,
+            op,
+            object: object.copied(),
+            site: Some(site),
+            blocks: true,
+        });
     }
 
     /// Sends one event of the detailed replay to `tracing`.
