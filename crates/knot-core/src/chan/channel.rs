@@ -603,12 +603,20 @@ pub(crate) struct Locked<'a, T> {
 }
 
 impl<T> Drop for Locked<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // Where primitives take no shortcuts (under the checker) the lane
         // stays closed.
-        if !executor::shortcuts() {
-            return;
+        if executor::shortcuts() {
+            self.reopen();
         }
+    }
+}
+
+impl<T> Locked<'_, T> {
+    /// Opens the lane if nobody waits and no `select!` uses the channel.
+    #[inline(never)]
+    fn reopen(&self) {
         // Waiters already matched only have their entries left to take
         // out, which they do under the lock: the lane may open.
         let state = &self.state;
@@ -637,23 +645,31 @@ impl<T> std::ops::DerefMut for Locked<'_, T> {
 }
 
 impl<T> Chan<T> {
+    #[inline]
     pub(crate) fn state(&self) -> StdMutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Locks the channel for a change to its queues; see [`protocol`].
+    #[inline]
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         let state = self.state();
-        if !state.selected {
-            self.lane.close();
-            return Locked {
-                state,
-                lane: &self.lane,
-                _protocol: None,
-            };
+        if state.selected {
+            drop(state);
+            return self.lock_selected();
         }
-        // The protocol lock comes first: let go and take both in order.
-        drop(state);
+        self.lane.close();
+        Locked {
+            state,
+            lane: &self.lane,
+            _protocol: None,
+        }
+    }
+
+    /// [`lock`](Self::lock) for a channel a `select!` uses.
+    #[inline(never)]
+    fn lock_selected(&self) -> Locked<'_, T> {
+        // The protocol lock comes first: take both in order.
         let protocol = protocol();
         let state = self.state();
         self.lane.close();
