@@ -94,18 +94,24 @@ pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
 }
 
+/// What the senders and receivers of a channel share.
+///
+/// In this order: what every fast operation reads and almost nothing
+/// writes comes first, the lane keeps it apart from its own counters, and
+/// the lock, written by every slow operation, comes after the lane.
+#[repr(C)]
 pub(crate) struct Chan<T> {
     pub(crate) object: Object,
     /// The buffered values, also reachable without the lock (see [`Lane`]).
     buffer: Buffer<T>,
-    lane: Lane,
-    state: StdMutex<State<T>>,
     /// Whether the channel is closed, as the state says, for plain senders
     /// to read without the lock (see [`Chan::wait_for`]).
     closed: AtomicBool,
     /// How many receivers are alive: only the timers of tickers read it, to
     /// know whether to tick on.
     receivers: AtomicUsize,
+    lane: Lane,
+    state: StdMutex<State<T>>,
 }
 
 /// The values a channel buffers: a lock-free queue, so that sends and
