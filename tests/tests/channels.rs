@@ -215,6 +215,36 @@ fn close_wakes_waiters() {
 }
 both!(close_wakes_waiters);
 
+/// A sender whose value was taken has sent it, even when the channel
+/// closes before the sender runs again; one whose value is still waiting
+/// when the channel closes gets it back. Either way no value is lost or
+/// delivered twice.
+fn taken_then_closed() {
+    let (tx, rx) = chan::bounded::<u32>(0);
+    let closer = tx.clone();
+    let sender = named("sender", move || tx.send(7));
+    assert_eq!(rx.recv(), Ok(7));
+    closer.close();
+    assert_eq!(sender.join().unwrap(), Ok(()));
+    assert_eq!(rx.recv(), Err(RecvError));
+
+    // A receive frees a slot, which the waiting sender's value fills.
+    let (tx, rx) = chan::bounded::<u32>(1);
+    tx.send(1).unwrap();
+    let closer = tx.clone();
+    let sender = named("sender", move || tx.send(2));
+    let first = rx.recv();
+    closer.close();
+    let sent = sender.join().unwrap();
+    assert_eq!(first, Ok(1));
+    match sent {
+        Ok(()) => assert_eq!(rx.recv(), Ok(2)),
+        Err(SendError(value)) => assert_eq!(value, 2),
+    }
+    assert_eq!(rx.recv(), Err(RecvError));
+}
+both!(taken_then_closed);
+
 /// Dropping every receiver does not close the channel.
 fn dropping_receivers_does_not_close() {
     let (tx, rx) = chan::bounded::<u32>(1);

@@ -260,7 +260,7 @@ pub struct Teardown;
 /// Executors call this around the code they run; see `knot-model`.
 pub fn enter(executor: &'static dyn Executor) -> EnterGuard {
     let previous = EXECUTOR.with(|e| e.replace(Some(executor)));
-    HINTS.with(|h| h.set(Hints::default()));
+    HINTS.with(|h| h.set(Hints::of(Some(executor))));
     EnterGuard { previous }
 }
 
@@ -273,7 +273,7 @@ pub struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         EXECUTOR.with(|e| e.set(self.previous));
-        HINTS.with(|h| h.set(Hints::default()));
+        HINTS.with(|h| h.set(Hints::of(self.previous)));
     }
 }
 
@@ -575,6 +575,9 @@ pub fn yield_now(site: &'static Location<'static>) {
 /// under a [deterministic](Executor::deterministic) executor.
 #[inline]
 pub fn shortcuts() -> bool {
+    if let Some(shortcuts) = HINTS.with(Cell::get).shortcuts {
+        return shortcuts;
+    }
     match executor() {
         Some(e) => !e.deterministic(),
         None => true,
@@ -631,6 +634,22 @@ pub struct Hints {
     /// Whether [`Executor::acquired`] and [`Executor::released`] do
     /// nothing until the hints change.
     pub skip_holds: bool,
+    /// What [`shortcuts`] answers until the hints change; `None` to ask
+    /// the executor each time. [`enter`] sets it from
+    /// [`Executor::deterministic`].
+    pub shortcuts: Option<bool>,
+}
+
+impl Hints {
+    /// The hints `executor` gives by being entered: whether it is
+    /// deterministic never changes, so that, asked once, it costs the
+    /// primitives no call on every operation.
+    fn of(executor: Option<&'static dyn Executor>) -> Hints {
+        Hints {
+            shortcuts: executor.map(|e| !e.deterministic()),
+            ..Hints::default()
+        }
+    }
 }
 
 /// Whether the hints say that races are not tracked, so that clock work
@@ -641,7 +660,8 @@ fn untracked() -> bool {
 }
 
 /// Sets the hints of the executor entered on this thread, until it sets
-/// others or is left; entering an executor clears them.
+/// others or is left; entering an executor resets them to what it says of
+/// itself (see [`Hints::shortcuts`]).
 #[inline]
 pub fn set_hints(hints: Hints) {
     HINTS.with(|h| h.set(hints));
@@ -654,6 +674,7 @@ thread_local! {
             tracks_races: None,
             skip_touches: false,
             skip_holds: false,
+            shortcuts: None,
         })
     };
     static THREAD_KEY: TaskKey = TaskKey(NEXT_LIVE_ID.fetch_add(1, Ordering::Relaxed));

@@ -6,7 +6,7 @@ use std::panic::Location;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 
 use crossbeam_queue::{ArrayQueue, SegQueue};
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::Backoff;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -54,20 +54,22 @@ pub(crate) fn channel<T>(
     capacity: usize,
     site: &'static Location<'static>,
 ) -> (Sender<T>, Receiver<T>) {
-    let buffer = Arc::new(Buffer::new(capacity));
+    let buffer = Buffer::new(capacity);
     let chan = Arc::new(Chan {
         object: Object::at(ObjectKind::Channel, site),
-        buffer: Arc::clone(&buffer),
+        buffer: buffer.clone(),
         lane: Lane::default(),
+        closed: AtomicBool::new(false),
+        receivers: AtomicUsize::new(1),
         state: StdMutex::new(State {
             capacity,
             buffer,
             closed: false,
             senders: 1,
-            receivers: 1,
             senders_waiting: Queue::new(),
             receivers_waiting: Queue::new(),
             selected: false,
+            next_token: 0,
             clock: VectorClock::new(),
         }),
     });
@@ -92,29 +94,54 @@ pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
 }
 
+/// What the senders and receivers of a channel share.
+///
+/// In this order: what every fast operation reads and almost nothing
+/// writes comes first, the lane keeps it apart from its own counters, and
+/// the lock, written by every slow operation, comes after the lane.
+#[repr(C)]
 pub(crate) struct Chan<T> {
     pub(crate) object: Object,
     /// The buffered values, also reachable without the lock (see [`Lane`]).
-    buffer: Arc<Buffer<T>>,
+    buffer: Buffer<T>,
+    /// Whether the channel is closed, as the state says, for plain senders
+    /// to read without the lock (see [`Chan::wait_for`]).
+    closed: AtomicBool,
+    /// How many receivers are alive: only the timers of tickers read it, to
+    /// know whether to tick on.
+    receivers: AtomicUsize,
     lane: Lane,
     state: StdMutex<State<T>>,
 }
 
 /// The values a channel buffers: a lock-free queue, so that sends and
 /// receives that neither wait nor wake anyone can skip the channel's lock.
+///
+/// The queues are aligned to cache lines, and so costly to allocate: each
+/// is an allocation of its own, which a rendezvous channel does without.
 enum Buffer<T> {
     /// A rendezvous channel buffers nothing.
     None,
-    Bounded(ArrayQueue<T>),
-    Unbounded(SegQueue<T>),
+    Bounded(Arc<ArrayQueue<T>>),
+    Unbounded(Arc<SegQueue<T>>),
+}
+
+impl<T> Clone for Buffer<T> {
+    fn clone(&self) -> Buffer<T> {
+        match self {
+            Buffer::None => Buffer::None,
+            Buffer::Bounded(q) => Buffer::Bounded(Arc::clone(q)),
+            Buffer::Unbounded(q) => Buffer::Unbounded(Arc::clone(q)),
+        }
+    }
 }
 
 impl<T> Buffer<T> {
     fn new(capacity: usize) -> Buffer<T> {
         match capacity {
             0 => Buffer::None,
-            usize::MAX => Buffer::Unbounded(SegQueue::new()),
-            n => Buffer::Bounded(ArrayQueue::new(n)),
+            usize::MAX => Buffer::Unbounded(Arc::new(SegQueue::new())),
+            n => Buffer::Bounded(Arc::new(ArrayQueue::new(n))),
         }
     }
 
@@ -174,15 +201,40 @@ const LOOKS: usize = 2;
 /// go, if no task waits and no `select!` uses the channel. Under the
 /// checker the lane is never used (see [`executor::shortcuts`]), so every
 /// execution takes the same steps.
-#[derive(Default)]
+#[repr(C)]
 struct Lane {
-    /// On a cache line of its own: every fast operation reads it, and the
-    /// channel's lock, written by every slow one, must not share its line.
-    open: CachePadded<AtomicBool>,
-    /// Sends and receives inside the lane now, each side on its own cache
-    /// line so that a producer and a consumer do not share one.
-    sending: CachePadded<AtomicUsize>,
-    receiving: CachePadded<AtomicUsize>,
+    /// Every fast operation reads `open`, and the counters and the
+    /// channel's lock are written often: each sits `GAP` bytes away from
+    /// its neighbours, and so on cache lines of its own, a producer's and a
+    /// consumer's counter included. Gaps rather than an alignment, which
+    /// would make every channel an aligned allocation, several times as
+    /// costly to make and free.
+    _before: [u8; GAP],
+    open: AtomicBool,
+    _after_open: [u8; GAP],
+    /// Sends and receives inside the lane now.
+    sending: AtomicUsize,
+    _after_sending: [u8; GAP],
+    receiving: AtomicUsize,
+    _after_receiving: [u8; GAP],
+}
+
+/// Bytes between two of a lane's fields: two cache lines, as a core may
+/// fetch lines in pairs.
+const GAP: usize = 128;
+
+impl Default for Lane {
+    fn default() -> Lane {
+        Lane {
+            _before: [0; GAP],
+            open: AtomicBool::new(false),
+            _after_open: [0; GAP],
+            sending: AtomicUsize::new(0),
+            _after_sending: [0; GAP],
+            receiving: AtomicUsize::new(0),
+            _after_receiving: [0; GAP],
+        }
+    }
 }
 
 impl Lane {
@@ -195,9 +247,14 @@ impl Lane {
         result
     }
 
-    /// Closes the lane and waits for the operations inside to leave.
+    /// Closes the lane and waits for the operations inside to leave. The
+    /// caller holds the channel's lock, under which alone the lane opens.
+    #[inline]
     fn close(&self) {
-        if self.open.swap(false, Ordering::SeqCst) {
+        // Closed already, it stays so while the lock is held, and whoever
+        // closed it waited for the operations inside: a load says so
+        // without a read-modify-write.
+        if self.open.load(Ordering::SeqCst) && self.open.swap(false, Ordering::SeqCst) {
             let backoff = Backoff::new();
             while self.sending.load(Ordering::SeqCst) + self.receiving.load(Ordering::SeqCst) > 0 {
                 backoff.snooze();
@@ -208,12 +265,58 @@ impl Lane {
 
 /// A task waiting on a channel, possibly as one arm of a `select!`.
 pub(crate) struct Entry<T> {
-    pub(crate) selector: Arc<Selector>,
-    pub(crate) arm: usize,
+    pub(crate) wait: Wait,
     pub(crate) waker: Waker,
     /// A waiting sender's value until a receiver takes it; a waiting
     /// receiver's value once a sender delivers it.
     pub(crate) value: Option<T>,
+}
+
+/// How the end of a wait is decided and seen.
+pub(crate) enum Wait {
+    /// Arm `arm` of a `select!`, or a plain send or receive outside the
+    /// checker: the wait ends when `selector` fires, which its owner can
+    /// see without the channel's lock (a wake-up that comes before the
+    /// task blocks then costs it no block).
+    Select { selector: Arc<Selector>, arm: usize },
+    /// A plain send or receive under a deterministic executor, where a
+    /// task is only resumed once it is woken: the waiter's entry alone
+    /// says, under the channel's lock, that its wait is over. It costs no
+    /// selector, no reference count and no compare-and-swap, and the
+    /// waiter looks at it under the lock it takes anyway to leave.
+    Plain {
+        /// Tells the waiter's entry from the others of its queue.
+        token: u64,
+        fired: bool,
+    },
+}
+
+impl<T> Entry<T> {
+    /// Whether the entry is an arm of the `select!` of `mine`.
+    fn is(&self, mine: Option<&Arc<Selector>>) -> bool {
+        match &self.wait {
+            Wait::Select { selector, .. } => is(selector, mine),
+            Wait::Plain { .. } => false,
+        }
+    }
+
+    /// Whether the wait is over.
+    fn fired(&self) -> bool {
+        match &self.wait {
+            Wait::Select { selector, .. } => selector.fired().is_some(),
+            Wait::Plain { fired, .. } => *fired,
+        }
+    }
+
+    /// Ends the wait, unless it is over already; true if this call ended
+    /// it. The caller holds the channel's lock (and the protocol lock, if
+    /// a `select!` uses the channel).
+    fn try_fire(&mut self) -> bool {
+        match &mut self.wait {
+            Wait::Select { selector, arm } => selector.try_fire(*arm),
+            Wait::Plain { fired, .. } => !mem::replace(fired, true),
+        }
+    }
 }
 
 /// The tasks waiting on one side of a channel, longest-waiting first. The
@@ -241,43 +344,78 @@ impl<T> Queue<T> {
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
-        self.first.iter().chain(&self.rest)
-    }
-
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry<T>> {
         self.first.iter_mut().chain(&mut self.rest)
     }
 
-    /// Takes out the entry of `selector`.
-    fn remove(&mut self, selector: &Arc<Selector>) -> Option<Entry<T>> {
-        if self
-            .first
-            .as_ref()
-            .is_some_and(|e| Arc::ptr_eq(&e.selector, selector))
-        {
+    /// The entry at `index`, counting from the longest-waiting.
+    fn get_mut(&mut self, index: usize) -> Option<&mut Entry<T>> {
+        match index {
+            0 => self.first.as_mut(),
+            i => self.rest.get_mut(i - 1),
+        }
+    }
+
+    /// Takes out the entry at `index`, counting from the longest-waiting.
+    fn remove_at(&mut self, index: usize) -> Option<Entry<T>> {
+        match index {
+            0 => {
+                let next = self.rest.pop_front();
+                mem::replace(&mut self.first, next)
+            }
+            i => self.rest.remove(i - 1),
+        }
+    }
+
+    /// Takes out the first entry that `matches`.
+    #[inline]
+    fn remove_where(&mut self, matches: impl Fn(&Entry<T>) -> bool) -> Option<Entry<T>> {
+        if self.first.as_ref().is_some_and(&matches) {
             let next = self.rest.pop_front();
             return mem::replace(&mut self.first, next);
         }
-        let i = self
-            .rest
-            .iter()
-            .position(|e| Arc::ptr_eq(&e.selector, selector))?;
+        let i = self.rest.iter().position(matches)?;
         self.rest.remove(i)
+    }
+
+    /// Takes out the entry of `selector`.
+    fn remove(&mut self, selector: &Arc<Selector>) -> Option<Entry<T>> {
+        self.remove_where(
+            |e| matches!(&e.wait, Wait::Select { selector: s, .. } if Arc::ptr_eq(s, selector)),
+        )
+    }
+
+    /// Takes out the entry of the plain wait `token` if its wait is over:
+    /// `None` if it is still waiting, `Some(None)` if its entry is gone (a
+    /// sender whose value was taken), and otherwise the entry's value.
+    fn leave_plain(&mut self, token: u64) -> Option<Option<T>> {
+        let mine = |e: &Entry<T>| matches!(e.wait, Wait::Plain { token: t, .. } if t == token);
+        let index = match &self.first {
+            Some(first) if mine(first) => 0,
+            _ => match self.rest.iter().position(mine) {
+                Some(i) => i + 1,
+                None => return Some(None),
+            },
+        };
+        if !self.get_mut(index).is_some_and(|entry| entry.fired()) {
+            return None;
+        }
+        self.remove_at(index).map(|entry| entry.value)
     }
 }
 
 pub(crate) struct State<T> {
     capacity: usize,
-    buffer: Arc<Buffer<T>>,
+    buffer: Buffer<T>,
     closed: bool,
     senders: usize,
-    receivers: usize,
     pub(crate) senders_waiting: Queue<T>,
     pub(crate) receivers_waiting: Queue<T>,
     /// Whether a `select!` has ever looked at the channel: from then on
     /// every operation on it takes the protocol lock (see [`Chan::lock`]).
     pub(crate) selected: bool,
+    /// The token of the next plain wait (see [`Wait::Plain`]).
+    next_token: u64,
     /// Happens-before through the channel: every completed operation
     /// acquires it and releases into it, so a send happens before the
     /// receive of its value, and a close before the receive that sees it.
@@ -345,30 +483,82 @@ fn is(selector: &Arc<Selector>, mine: Option<&Arc<Selector>>) -> bool {
     mine.is_some_and(|m| Arc::ptr_eq(m, selector))
 }
 
+/// Finds the first waiter that is not `mine` and can still be matched,
+/// fires it, and returns its place in `queue`.
+#[inline]
+fn claim_at<T>(queue: &mut Queue<T>, mine: Option<&Arc<Selector>>) -> Option<usize> {
+    let claims = |e: &mut Entry<T>| !e.is(mine) && e.try_fire();
+    // The first entry is the one that matters: the others seldom exist.
+    if claims(queue.first.as_mut()?) {
+        return Some(0);
+    }
+    queue.rest.iter_mut().position(claims).map(|i| i + 1)
+}
+
 /// Finds the first waiter that is not `mine` and can still be matched, and
 /// fires it.
 fn claim<'q, T>(queue: &'q mut Queue<T>, mine: Option<&Arc<Selector>>) -> Option<&'q mut Entry<T>> {
-    queue
-        .iter_mut()
-        .find(|e| !is(&e.selector, mine) && e.selector.try_fire(e.arm))
+    let index = claim_at(queue, mine)?;
+    queue.get_mut(index)
+}
+
+/// Claims the first waiting sender that is not `mine` (see [`claim`]) and
+/// takes its value, waking it; `None` if no sender waits.
+fn take_sender<T>(queue: &mut Queue<T>, mine: Option<&Arc<Selector>>) -> Option<Option<T>> {
+    let index = claim_at(queue, mine)?;
+    let entry = queue.get_mut(index)?;
+    let value = entry.value.take();
+    executor::wake(&entry.waker);
+    if let Wait::Plain { .. } = entry.wait {
+        // A plain sender whose value is taken has nothing left to learn:
+        // its entry leaves now, and the sender goes on without the lock.
+        queue.remove_at(index);
+    }
+    Some(value)
+}
+
+/// What a plain send or receive waits with; see [`Wait`].
+enum Waiting {
+    Selector(Arc<Selector>),
+    Token(u64),
 }
 
 /// Puts the running task at the back of `queue`, a plain send with its
-/// value or a plain receive, and returns the selector that says when its
-/// wait ends. The caller holds the protocol lock.
-fn wait<T>(queue: &mut Queue<T>, value: Option<T>) -> Arc<Selector> {
+/// value or a plain receive, and returns what says when its wait ends.
+/// The caller holds the channel's lock.
+fn wait<T>(
+    state: &mut State<T>,
+    queue: impl Fn(&mut State<T>) -> &mut Queue<T>,
+    value: Option<T>,
+) -> Waiting {
+    let waker = executor::current();
+    if !executor::shortcuts() {
+        let token = state.next_token;
+        state.next_token += 1;
+        queue(state).push_back(Entry {
+            wait: Wait::Plain {
+                token,
+                fired: false,
+            },
+            waker,
+            value,
+        });
+        return Waiting::Token(token);
+    }
     let selector = SPARE_SELECTORS
         .try_with(|spares| spares.borrow_mut().pop())
         .ok()
         .flatten()
         .unwrap_or_else(|| Arc::new(Selector::new()));
-    queue.push_back(Entry {
-        selector: Arc::clone(&selector),
-        arm: 0,
-        waker: executor::current(),
+    queue(state).push_back(Entry {
+        wait: Wait::Select {
+            selector: Arc::clone(&selector),
+            arm: 0,
+        },
+        waker,
         value,
     });
-    selector
+    Waiting::Selector(selector)
 }
 
 /// How many spare selectors a thread keeps at most.
@@ -402,9 +592,11 @@ fn recycle(selector: Arc<Selector>) {
 }
 
 fn waiting<T>(queue: &Queue<T>, mine: Option<&Arc<Selector>>) -> bool {
-    queue
-        .iter()
-        .any(|e| !is(&e.selector, mine) && e.selector.fired().is_none())
+    let waits = |e: &Entry<T>| !e.is(mine) && !e.fired();
+    match &queue.first {
+        None => false,
+        Some(first) => waits(first) || queue.rest.iter().any(waits),
+    }
 }
 
 /// A channel's state, locked for a change to its queues: with the protocol
@@ -417,7 +609,20 @@ pub(crate) struct Locked<'a, T> {
 }
 
 impl<T> Drop for Locked<'_, T> {
+    #[inline]
     fn drop(&mut self) {
+        // Where primitives take no shortcuts (under the checker) the lane
+        // stays closed.
+        if executor::shortcuts() {
+            self.reopen();
+        }
+    }
+}
+
+impl<T> Locked<'_, T> {
+    /// Opens the lane if nobody waits and no `select!` uses the channel.
+    #[inline(never)]
+    fn reopen(&self) {
         // Waiters already matched only have their entries left to take
         // out, which they do under the lock: the lane may open.
         let state = &self.state;
@@ -446,23 +651,31 @@ impl<T> std::ops::DerefMut for Locked<'_, T> {
 }
 
 impl<T> Chan<T> {
+    #[inline]
     pub(crate) fn state(&self) -> StdMutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Locks the channel for a change to its queues; see [`protocol`].
+    #[inline]
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         let state = self.state();
-        if !state.selected {
-            self.lane.close();
-            return Locked {
-                state,
-                lane: &self.lane,
-                _protocol: None,
-            };
+        if state.selected {
+            drop(state);
+            return self.lock_selected();
         }
-        // The protocol lock comes first: let go and take both in order.
-        drop(state);
+        self.lane.close();
+        Locked {
+            state,
+            lane: &self.lane,
+            _protocol: None,
+        }
+    }
+
+    /// [`lock`](Self::lock) for a channel a `select!` uses.
+    #[inline(never)]
+    fn lock_selected(&self) -> Locked<'_, T> {
+        // The protocol lock comes first: take both in order.
         let protocol = protocol();
         let state = self.state();
         self.lane.close();
@@ -471,6 +684,21 @@ impl<T> Chan<T> {
             lane: &self.lane,
             _protocol: Some(protocol),
         }
+    }
+
+    /// Closes the channel and wakes every waiter; false if it was closed
+    /// already.
+    fn close(&self) -> bool {
+        self.close_locked(&mut self.lock())
+    }
+
+    /// [`close`](Self::close), with the channel locked already.
+    fn close_locked(&self, state: &mut State<T>) -> bool {
+        // Set before any waiter is woken, for plain senders to read.
+        if !state.closed {
+            self.closed.store(true, Ordering::Release);
+        }
+        state.close()
     }
 
     /// Marks the channel as used by a `select!`, which holds the protocol
@@ -523,12 +751,12 @@ impl<T> Chan<T> {
         None
     }
 
-    /// Waits until `selector` fires, then takes its entry out of `queue`:
-    /// a plain send's or receive's wait, registered by [`wait`]. Returns the
+    /// Waits until the wait registered by [`wait`] ends, then takes its
+    /// entry out of `queue`: a plain send's or receive's wait. Returns the
     /// entry's value.
     fn wait_for(
         &self,
-        selector: Arc<Selector>,
+        waiting: Waiting,
         op: Op,
         site: &'static Location<'static>,
         queue: impl Fn(&mut State<T>) -> &mut Queue<T>,
@@ -538,17 +766,31 @@ impl<T> Chan<T> {
             op,
             site,
         };
+        let selector = match waiting {
+            Waiting::Selector(selector) => selector,
+            Waiting::Token(token) => loop {
+                // Nothing ran since the task registered, so the wait
+                // cannot be over yet: block first.
+                executor::block(blocked);
+                // Only a receiver taking its value or the channel closing
+                // ends a plain sender's wait, and the executor resumes the
+                // task only once it is woken: while the channel is open,
+                // its value was taken, and its entry is gone.
+                if op == Op::Send && !self.closed.load(Ordering::Acquire) {
+                    return None;
+                }
+                if let Some(value) = queue(&mut self.lock()).leave_plain(token) {
+                    return value;
+                }
+            },
+        };
         while selector.fired().is_none() {
             executor::block(blocked);
         }
         let entry = State::leave(queue(&mut self.lock()), &selector)
             .expect("knot: a channel waiter left its queue before its wait ended");
-        let Entry {
-            selector: theirs,
-            value,
-            ..
-        } = entry;
-        drop(theirs);
+        let Entry { wait, value, .. } = entry;
+        drop(wait);
         recycle(selector);
         value
     }
@@ -588,21 +830,16 @@ impl<T> State<T> {
     ) -> Option<Result<T, RecvError>> {
         if let Some(value) = self.buffer.pop() {
             // A slot is free: the longest-waiting sender's value moves in.
-            if let Some(entry) = claim(&mut self.senders_waiting, mine) {
-                if let Some(v) = entry.value.take() {
-                    executor::wake(&entry.waker);
-                    // Under the lock the fast lane is closed: nothing else
-                    // can have taken the slot.
-                    if self.buffer.push(v).is_err() {
-                        unreachable!("knot: a channel slot freed under its lock was taken");
-                    }
+            if let Some(Some(v)) = take_sender(&mut self.senders_waiting, mine) {
+                // Under the lock the fast lane is closed: nothing else can
+                // have taken the slot.
+                if self.buffer.push(v).is_err() {
+                    unreachable!("knot: a channel slot freed under its lock was taken");
                 }
             }
             return Some(Ok(value));
         }
-        if let Some(entry) = claim(&mut self.senders_waiting, mine) {
-            let value = entry.value.take();
-            executor::wake(&entry.waker);
+        if let Some(value) = take_sender(&mut self.senders_waiting, mine) {
             return value.map(Ok);
         }
         self.closed.then_some(Err(RecvError))
@@ -638,10 +875,10 @@ impl<T> State<T> {
         self.closed = true;
         for entry in self
             .senders_waiting
-            .iter()
-            .chain(self.receivers_waiting.iter())
+            .iter_mut()
+            .chain(self.receivers_waiting.iter_mut())
         {
-            if entry.selector.try_fire(entry.arm) {
+            if entry.try_fire() {
                 executor::wake(&entry.waker);
             }
         }
@@ -696,7 +933,11 @@ impl<T> Sender<T> {
                 Err(TrySendError::Closed(value)) => Some(Err(SendError(value))),
                 Err(TrySendError::Full(value)) => {
                     executor::touch(&chan.object, Op::Send);
-                    Some(Ok(wait(&mut state.senders_waiting, Some(value))))
+                    Some(Ok(wait(
+                        &mut state,
+                        |state| &mut state.senders_waiting,
+                        Some(value),
+                    )))
                 }
             }
         };
@@ -760,7 +1001,7 @@ impl<T> Sender<T> {
     pub fn close(&self) {
         let site = Location::caller();
         executor::operation(Op::Close, Some(&self.chan.object), site);
-        let closed = { self.chan.lock().close() };
+        let closed = self.chan.close();
         self.chan.synchronize();
         if !closed {
             executor::fail(Failure {
@@ -801,7 +1042,7 @@ impl<T> Sender<T> {
     /// Closes the channel without a scheduling point of its own, for a
     /// context being cancelled; closing twice does nothing.
     pub(crate) fn close_quietly(&self) {
-        let closed = { self.chan.lock().close() };
+        let closed = self.chan.close();
         if closed {
             executor::touch(&self.chan.object, Op::Close);
             self.chan.synchronize();
@@ -816,7 +1057,7 @@ impl<T> Sender<T> {
 
     /// Whether any receiver of the channel is still alive.
     pub(crate) fn has_receivers(&self) -> bool {
-        self.chan.state().receivers > 0
+        self.chan.receivers.load(Ordering::Acquire) > 0
     }
 }
 
@@ -858,7 +1099,7 @@ impl<T> Receiver<T> {
                 return result;
             }
             executor::touch(&chan.object, Op::Recv);
-            wait(&mut state.receivers_waiting, None)
+            wait(&mut state, |state| &mut state.receivers_waiting, None)
         };
         let value = chan.wait_for(selector, Op::Recv, site, |state| {
             &mut state.receivers_waiting
@@ -1021,7 +1262,7 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Receiver<T> {
-        self.chan.state().receivers += 1;
+        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
         Receiver {
             chan: Arc::clone(&self.chan),
         }
@@ -1033,7 +1274,7 @@ impl<T> Drop for Sender<T> {
         let mut state = self.chan.lock();
         state.senders -= 1;
         if state.senders == 0 {
-            state.close();
+            self.chan.close_locked(&mut state);
             drop(state);
             executor::touch(&self.chan.object, Op::Close);
         }
@@ -1042,7 +1283,7 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.chan.state().receivers -= 1;
+        self.chan.receivers.fetch_sub(1, Ordering::Release);
     }
 }
 

@@ -6,7 +6,7 @@
 use std::panic::Location;
 use std::sync::Arc;
 
-use super::channel::{protocol, Entry, Receiver, Selector, Sender, State};
+use super::channel::{protocol, Entry, Receiver, Selector, Sender, State, Wait};
 use super::error::{RecvError, SendError, TrySendError};
 use crate::executor::{self, BlockedOn, Waker};
 use crate::object::Object;
@@ -210,8 +210,10 @@ impl<T> Arm for RecvArm<'_, T> {
             return;
         }
         state.receivers_waiting.push_back(Entry {
-            selector: Arc::clone(selector),
-            arm: index,
+            wait: Wait::Select {
+                selector: Arc::clone(selector),
+                arm: index,
+            },
             waker: waker.clone(),
             value: None,
         });
@@ -265,8 +267,10 @@ impl<T> Arm for SendArm<'_, T> {
             return;
         }
         state.senders_waiting.push_back(Entry {
-            selector: Arc::clone(selector),
-            arm: index,
+            wait: Wait::Select {
+                selector: Arc::clone(selector),
+                arm: index,
+            },
             waker: waker.clone(),
             value: self.value.take(),
         });

@@ -145,6 +145,10 @@ pub(crate) struct Execution {
     /// bit `i % 64` of word `i / 64` for task `i`, kept with every change
     /// of state so that choosing a task need not look at every slot.
     can_run: Vec<u64>,
+    /// How many bits of `can_run` are set, kept with them: counting them
+    /// at every choice would cost more (the baseline x86-64 has no
+    /// instruction for it).
+    can_run_count: usize,
     stacks: Vec<DefaultStack>,
     stack_size: usize,
     /// The coroutines of the running execution's tasks, by task: the
@@ -294,6 +298,7 @@ impl Session {
                 scheduler,
                 runnable: Vec::new(),
                 can_run: Vec::new(),
+                can_run_count: 0,
                 stacks: Vec::new(),
                 stack_size: DEFAULT_STACK_SIZE,
                 coroutines: Vec::new(),
@@ -584,8 +589,11 @@ fn run_loop(coroutines: &mut Vec<Option<Task>>) {
             for timer in &mut ex.timers {
                 timer.idle = false;
             }
-            if let State::Blocked { on, .. } = ex.tasks[task].state {
-                if mem::take(&mut ex.tasks[task].in_block) {
+            // Asked first, so that the state of a task that was not in a
+            // block is not copied out.
+            if ex.tasks[task].in_block {
+                if let State::Blocked { on, .. } = ex.tasks[task].state {
+                    ex.tasks[task].in_block = false;
                     // The wait ended: the operation completes now, which
                     // may be after main returned even though it was asked
                     // for before.
@@ -595,7 +603,9 @@ fn run_loop(coroutines: &mut Vec<Option<Task>>) {
                     }
                 }
             }
-            ex.set_state(task, State::Runnable);
+            if !matches!(ex.tasks[task].state, State::Runnable) {
+                ex.set_state(task, State::Runnable);
+            }
             if let Some((op, object, site)) = ex.tasks[task].pending.take() {
                 ex.record(op, object.as_ref(), site);
             }
@@ -736,6 +746,7 @@ impl Execution {
         self.next_object = 0;
         self.trace.clear();
         self.can_run.fill(0);
+        self.can_run_count = 0;
         self.races.tracked = self.races.wanted;
         self.hint();
         self.now = Duration::ZERO;
@@ -758,6 +769,8 @@ impl Execution {
             // What tasks hold only goes into reports, which are built from
             // the detailed replay.
             skip_holds: !self.detailed,
+            // The checker replays schedules exactly.
+            shortcuts: Some(false),
         });
     }
 
@@ -858,13 +871,16 @@ impl Execution {
 
     /// Marks `task` as one that can run, or not.
     #[inline]
-    fn mark(&mut self, task: usize, can_run: bool) {
+    pub(crate) fn mark(&mut self, task: usize, can_run: bool) {
         let (word, bit) = (task / 64, 1u64 << (task % 64));
+        let bits = &mut self.can_run[word];
+        let was = *bits & bit != 0;
         if can_run {
-            self.can_run[word] |= bit;
+            *bits |= bit;
         } else {
-            self.can_run[word] &= !bit;
+            *bits &= !bit;
         }
+        self.can_run_count = self.can_run_count + usize::from(can_run) - usize::from(was);
     }
 
     /// Whether `task` can run.
@@ -911,19 +927,32 @@ impl Execution {
     }
 
     /// Records that the running task started waiting in `op`.
+    #[inline]
     fn trace_wait(&mut self, op: Op, object: Option<&Object>, site: &'static Location<'static>) {
         if self.detailed {
-            self.trace_event(op, object, site, true);
-            self.trace.push(Event {
-                step: self.events + 1,
-                task: self.current,
-                op,
-                object: object.copied(),
-                site: Some(site),
-                blocks: true,
-            });
+            self.trace_wait_detailed(op, object, site);
         }
         self.events += 1;
+    }
+
+    /// What [`trace_wait`](Self::trace_wait) does for the detailed replay.
+    #[cold]
+    #[inline(never)]
+    fn trace_wait_detailed(
+        &mut self,
+        op: Op,
+        object: Option<&Object>,
+        site: &'static Location<'static>,
+    ) {
+        self.trace_event(op, object, site, true);
+        self.trace.push(Event {
+            step: self.events + 1,
+            task: self.current,
+            op,
+            object: object.copied(),
+            site: Some(site),
+            blocks: true,
+        });
     }
 
     /// Sends one event of the detailed replay to `tracing`.
@@ -965,8 +994,8 @@ impl Execution {
             self.timers.is_empty(),
             &self.can_run[..],
         ) {
-            let tasks = bits.count_ones() as usize;
-            let chosen = match tasks {
+            debug_assert_eq!(self.can_run_count, bits.count_ones() as usize);
+            let chosen = match self.can_run_count {
                 0 => return Next::Nothing,
                 1 => bits.trailing_zeros() as usize,
                 count => {

@@ -89,7 +89,10 @@ fn point(
             }
             match ex.pick(Some(task)) {
                 Next::Task(next) if next == task => {
-                    ex.set_state(task, State::Runnable);
+                    // A task at a plain operation is runnable already.
+                    if !matches!(ex.tasks[task].state, State::Runnable) {
+                        ex.set_state(task, State::Runnable);
+                    }
                     // Recorded now: it goes ahead at once.
                     ex.record(op, object, site);
                     Step::Go
@@ -202,15 +205,18 @@ impl Executor for Model {
                 // A waiter left over from an earlier execution.
                 return;
             }
-            if let State::Blocked { on, ready: was } = ex.tasks[index].state {
-                if ready == was {
+            if let State::Blocked { on, ready: was } = &mut ex.tasks[index].state {
+                if ready == *was {
                     return;
                 }
+                // Changed in place: only readiness changes.
+                *was = ready;
+                let unreadied = (!ready && !ex.teardown).then_some(*on);
+                ex.mark(index, ready);
                 if ready {
                     ex.wakes += 1;
                 }
-                ex.set_state(index, State::Blocked { on, ready });
-                if was && !ex.teardown {
+                if let Some(on) = unreadied {
                     // It was about to go on; from here it waits.
                     ex.events += 1;
                     if ex.detailed {
