@@ -79,7 +79,7 @@ use crate::task::TaskRef;
 /// The task is in the [registry] from now until it ends. It gets its stack
 /// when a worker starts it; if no stack can be had (the process holds as
 /// many as the kernel's limit on memory mappings allows), the task never
-/// runs and its handle returns a [`JoinError`] that says why, which the
+/// runs and its handle returns a [`JoinError`](knot_core::task::JoinError) that says why, which the
 /// registry shows too.
 pub fn spawn<F, T>(config: TaskConfig, f: F, site: &'static Location<'static>) -> JoinHandle<T>
 where
