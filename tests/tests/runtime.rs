@@ -396,3 +396,49 @@ fn a_channel_that_a_select_starts_using_mid_stream_loses_nothing() {
     producer.join().unwrap();
     assert_eq!(consumer.join().unwrap(), N);
 }
+
+/// A value whose destructor uses a knot primitive, as a value holding a
+/// channel end or a guard may, then says on which thread it ran.
+struct YieldsOnDrop(chan::Sender<thread::ThreadId>);
+
+impl Drop for YieldsOnDrop {
+    fn drop(&mut self) {
+        // Only a task or a plain thread may yield: on a worker outside any
+        // task this panics, and nothing is sent.
+        knot::yield_now();
+        let _ = self.0.send(thread::current().id());
+    }
+}
+
+#[test]
+fn a_detached_tasks_result_is_dropped_by_the_task() {
+    for _ in 0..20 {
+        let (dropped_tx, dropped) = chan::bounded(1);
+        let (go_tx, go) = chan::bounded::<()>(0);
+        let handle = knot::spawn(move || {
+            go.recv().unwrap();
+            YieldsOnDrop(dropped_tx)
+        });
+        // Detached before the task ends: its result has no taker.
+        drop(handle);
+        go_tx.send(()).unwrap();
+        dropped
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the result's destructor ran to its end, inside the task");
+    }
+}
+
+#[test]
+fn a_finished_tasks_result_is_dropped_with_its_handle() {
+    let (dropped_tx, dropped) = chan::bounded(1);
+    let handle = knot::spawn(move || YieldsOnDrop(dropped_tx));
+    while !handle.is_finished() {
+        thread::sleep(Duration::from_millis(1));
+    }
+    // Detached after the task ended: the handle's thread drops the result.
+    drop(handle);
+    let on = dropped
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the result's destructor ran to its end");
+    assert_eq!(on, thread::current().id());
+}

@@ -55,6 +55,9 @@ pub struct TaskConfig {
 #[must_use = "dropping a JoinHandle detaches the task; call `join` to wait for it"]
 pub struct JoinHandle<T> {
     slot: Holder<T>,
+    /// Whether `join` took the result, so that dropping the handle has
+    /// nothing left to do.
+    joined: bool,
 }
 
 /// Why [`JoinHandle::join`] has no value: the task panicked, or could not
@@ -151,6 +154,8 @@ struct SlotState<T> {
     waiters: WaitList<()>,
     /// The task's clock when it ended: joining acquires it.
     clock: VectorClock,
+    /// Whether the handle is gone: the task then drops its own outcome.
+    detached: bool,
 }
 
 /// Creates the two halves of a task's result slot: the handle the spawner
@@ -163,6 +168,7 @@ pub fn result_slot<T>(
     (
         JoinHandle {
             slot: Holder::Own(Arc::clone(&slot)),
+            joined: false,
         },
         Completion { slot },
     )
@@ -197,7 +203,7 @@ impl<T> JoinHandle<T> {
     /// Returns a [`JoinError`] carrying the panic message and payload if the
     /// task panicked.
     #[track_caller]
-    pub fn join(self) -> Result<T, JoinError> {
+    pub fn join(mut self) -> Result<T, JoinError> {
         let site = Location::caller();
         let slot = self.slot.get();
         let blocked = BlockedOn {
@@ -214,6 +220,7 @@ impl<T> JoinHandle<T> {
             drop(st);
             executor::wait_point(blocked, true);
             executor::joined(slot.task.id());
+            self.joined = true;
             return result;
         }
         let me = executor::current();
@@ -227,6 +234,7 @@ impl<T> JoinHandle<T> {
                 executor::acquire(&st.clock);
                 drop(st);
                 executor::joined(slot.task.id());
+                self.joined = true;
                 return result;
             }
             drop(st);
@@ -270,6 +278,7 @@ impl<T> JoinHandle<T> {
     pub fn from_holder(holder: Arc<dyn HoldsResult<T>>) -> JoinHandle<T> {
         JoinHandle {
             slot: Holder::Embedded(holder),
+            joined: false,
         }
     }
 
@@ -281,6 +290,25 @@ impl<T> JoinHandle<T> {
     /// Whether the task has finished, so that `join` would not wait.
     pub fn is_finished(&self) -> bool {
         state(&self.slot.get().state).result.is_some()
+    }
+}
+
+/// Dropping the handle detaches the task. An outcome already in is
+/// dropped here, on the handle's thread; one that comes later is dropped by
+/// the task itself (see [`ResultSlot::complete`]): either way inside a
+/// task or on a thread of the program, never on an executor's worker
+/// outside any task, where a destructor that waits could not.
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if self.joined {
+            return;
+        }
+        let outcome = {
+            let mut st = state(&self.slot.get().state);
+            st.detached = true;
+            st.result.take()
+        };
+        drop(outcome);
     }
 }
 
@@ -301,6 +329,7 @@ impl<T> ResultSlot<T> {
                 kept: None,
                 waiters: WaitList::new(),
                 clock: VectorClock::new(),
+                detached: false,
             }),
         }
     }
@@ -331,10 +360,18 @@ impl<T> ResultSlot<T> {
     ///
     /// An outcome stored earlier and not yet joined is replaced: a task
     /// completes once.
+    ///
+    /// If the handle is gone, the outcome is dropped here instead, by the
+    /// task, where its destructor may still use knot's primitives.
     pub fn complete(&self, result: Result<T, JoinError>) {
         executor::touch(&self.task, Op::Exit);
         let mut st = state(&self.state);
         executor::release(&mut st.clock);
+        if st.detached {
+            drop(st);
+            drop(result);
+            return;
+        }
         st.result = Some(result);
         st.waiters.refresh(|_| true);
     }

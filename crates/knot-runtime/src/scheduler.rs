@@ -397,6 +397,10 @@ fn spin(runtime: &Runtime, local: &mut Local) -> Option<Job> {
     let found = search(runtime, local);
     runtime.searching.fetch_sub(1, Ordering::SeqCst);
     if found.is_some() {
+        // Ordered after the count, as a sleeping worker's last look is
+        // after its announcement: a spawner that saw this worker searching
+        // and woke nobody has its task seen here.
+        fence(Ordering::SeqCst);
         pass_on(runtime);
     }
     found
