@@ -62,7 +62,11 @@ pub struct JoinHandle<T> {
 
 /// Why [`JoinHandle::join`] has no value: the task panicked, or could not
 /// start.
-pub struct JoinError {
+pub struct JoinError(Box<Failure>);
+
+/// What a [`JoinError`] says, boxed so that a task's `Result<T, JoinError>`
+/// is little bigger than its `T`: every result slot holds one.
+struct Failure {
     task: TaskId,
     message: String,
     panicked: bool,
@@ -345,12 +349,12 @@ impl<T> ResultSlot<T> {
             Err(payload) if payload.is::<Teardown>() => TaskEnd::TornDown,
             Err(payload) => {
                 let message = panic_message(&*payload);
-                self.complete(Err(JoinError {
+                self.complete(Err(JoinError(Box::new(Failure {
                     task: TaskId(self.task.id()),
                     message: message.clone(),
                     panicked: true,
                     payload,
-                }));
+                }))));
                 TaskEnd::Panicked(message)
             }
         }
@@ -391,42 +395,43 @@ impl JoinError {
     /// or thread could be had for it.
     pub fn start_failed(task: TaskId, message: impl Into<String>) -> JoinError {
         let message = message.into();
-        JoinError {
+        JoinError(Box::new(Failure {
             task,
             payload: Box::new(message.clone()),
             message,
             panicked: false,
-        }
+        }))
     }
 
     /// The task that failed.
     pub fn task(&self) -> TaskId {
-        self.task
+        self.0.task
     }
 
     /// The panic message, or why the task could not start.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// Whether the task panicked (rather than failing to start).
     pub fn is_panic(&self) -> bool {
-        self.panicked
+        self.0.panicked
     }
 
     /// The panic payload, to resume the panic with
     /// `std::panic::resume_unwind`.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.payload
+        self.0.payload
     }
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.panicked {
-            write!(f, "{} panicked: {}", self.task, self.message)
+        let failure = &self.0;
+        if failure.panicked {
+            write!(f, "{} panicked: {}", failure.task, failure.message)
         } else {
-            write!(f, "{} could not start: {}", self.task, self.message)
+            write!(f, "{} could not start: {}", failure.task, failure.message)
         }
     }
 }
@@ -434,8 +439,8 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinError")
-            .field("task", &self.task)
-            .field("message", &self.message)
+            .field("task", &self.0.task)
+            .field("message", &self.0.message)
             .finish_non_exhaustive()
     }
 }
