@@ -249,11 +249,13 @@ impl<T> JoinHandle<T> {
     /// Keeps `value` alive for as long as the handle (or the task's result)
     /// is: for executors, not programs.
     ///
-    /// The live runtime gives the handle the task's own record, so that
-    /// the record is freed where the handle is dropped (on the spawner's
-    /// thread, which allocated it) rather than on the worker that ran the
-    /// task: memory freed on the thread that allocated it is much cheaper
-    /// for the allocator.
+    /// An executor can give the handle its own record of the task, so
+    /// that the record is freed where the handle is dropped (on the
+    /// spawner's thread, which allocated it) rather than on the worker that
+    /// ran the task: memory freed on the thread that allocated it is much
+    /// cheaper for the allocator. One that can embed the result slot in
+    /// that record does better with [`JoinHandle::from_holder`], as the
+    /// live runtime does.
     ///
     /// ```
     /// use std::panic::Location;
