@@ -69,6 +69,15 @@ fn a_million_messages_through_a_rendezvous_channel_arrive_once_each() {
 }
 
 #[test]
+fn messages_through_one_or_two_slots_arrive_once_each() {
+    // Full and empty in turn on every message: most fast operations race
+    // a waiter's lock, and settle up after it.
+    pass_messages(1, 4, 4, 50_000);
+    pass_messages(2, 8, 2, 25_000);
+    pass_messages(2, 2, 8, 100_000);
+}
+
+#[test]
 fn a_wait_group_over_a_hundred_thousand_tasks() {
     const TASKS: usize = 100_000;
     let wg = WaitGroup::new();
@@ -395,6 +404,63 @@ fn a_channel_that_a_select_starts_using_mid_stream_loses_nothing() {
     });
     producer.join().unwrap();
     assert_eq!(consumer.join().unwrap(), N);
+}
+
+#[test]
+fn channels_that_selects_start_using_under_fire_lose_nothing() {
+    // The moment a select! first uses a channel, its lane closes with fast
+    // sends and receives in flight on other workers: many channels, each
+    // switched while two producers and a plain receiver keep at it.
+    const CHANNELS: u32 = 200;
+    const N: u32 = 2_000;
+    for _ in 0..CHANNELS {
+        let (tx, rx) = chan::bounded::<u32>(4);
+        let (_stop_tx, stop) = chan::bounded::<()>(0);
+        let producers: Vec<_> = (0..2)
+            .map(|p| {
+                let tx = tx.clone();
+                knot::spawn(move || {
+                    for i in 0..N {
+                        tx.send(p * N + i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let plain = {
+            let rx = rx.clone();
+            knot::spawn(move || {
+                let mut got = Vec::new();
+                while let Ok(v) = rx.recv() {
+                    got.push(v);
+                }
+                got
+            })
+        };
+        let selecting = knot::spawn(move || {
+            let mut got = Vec::new();
+            loop {
+                knot::select! {
+                    recv(rx) -> v => match v {
+                        Ok(v) => got.push(v),
+                        Err(_) => return got,
+                    },
+                    recv(stop) -> _ => unreachable!("nobody stops"),
+                }
+            }
+        });
+        for p in producers {
+            p.join().unwrap();
+        }
+        let mut all: Vec<u32> = plain.join().unwrap();
+        all.extend(selecting.join().unwrap());
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..2 * N).collect::<Vec<_>>(),
+            "a value was lost or doubled"
+        );
+    }
 }
 
 /// A value whose destructor uses a knot primitive, as a value holding a

@@ -6,7 +6,6 @@ use std::panic::Location;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 
 use crossbeam_queue::{ArrayQueue, SegQueue};
-use crossbeam_utils::Backoff;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -97,8 +96,8 @@ pub struct Receiver<T> {
 /// What the senders and receivers of a channel share.
 ///
 /// In this order: what every fast operation reads and almost nothing
-/// writes comes first, the lane keeps it apart from its own counters, and
-/// the lock, written by every slow operation, comes after the lane.
+/// writes comes first, the lane's flag last among them, then a gap, and
+/// then the lock, written by every slow operation.
 #[repr(C)]
 pub(crate) struct Chan<T> {
     pub(crate) object: Object,
@@ -195,70 +194,72 @@ const LOOKS: usize = 2;
 /// passing messages on two cores would otherwise hand that lock back and
 /// forth on every message.
 ///
-/// Every locked operation first closes the lane and waits for the
-/// operations inside it to leave, so that under the lock the buffer changes
-/// only under the lock; the lock's holder opens the lane again when it lets
-/// go, if no task waits and no `select!` uses the channel. Under the
-/// checker the lane is never used (see [`executor::shortcuts`]), so every
-/// execution takes the same steps.
+/// Only the lock's holder opens or closes the lane. Every locked operation
+/// closes it first, and its holder opens it again when it lets go, if no
+/// task waits and no `select!` uses the channel. A fast operation looks at
+/// the lane before it touches the buffer and again after: if the lane
+/// closed meanwhile, a locked operation may have looked at the buffer
+/// before this one changed it, and so the fast operation *settles*: it
+/// takes the lock and serves the waiters its change can serve (see
+/// [`State::settle`]). A locked operation therefore never waits for the
+/// fast ones in flight, and a fast one costs no more atomic
+/// read-modify-writes than the buffer's own.
+///
+/// Why no wake-up is lost: a task that is about to wait closes the lane (or
+/// finds it closed, which happens-before its look) and then looks at the
+/// buffer under the lock; a fast operation changes the buffer and then
+/// looks at the lane. crossbeam-queue's pushes and pops are sequentially
+/// consistent read-modify-writes, and a push that finds the queue full or a
+/// pop that finds it empty decides so after a sequentially consistent
+/// fence, so of the two, one sees the other: either the waiter sees the
+/// change and does not wait, or the fast operation sees the lane closed and
+/// settles. The lane stays closed while anyone waits.
+///
+/// A send in flight when the channel closes may still land in the buffer,
+/// where receivers find it before they learn that the channel is closed;
+/// only a send that races `close` (a bug Go punishes with a panic) can tell.
+///
+/// Under the checker the lane is never used (see [`executor::shortcuts`]),
+/// so every execution takes the same steps.
 #[repr(C)]
 struct Lane {
-    /// Every fast operation reads `open`, and the counters and the
-    /// channel's lock are written often: each sits `GAP` bytes away from
-    /// its neighbours, and so on cache lines of its own, a producer's and a
-    /// consumer's counter included. Gaps rather than an alignment, which
-    /// would make every channel an aligned allocation, several times as
-    /// costly to make and free.
-    _before: [u8; GAP],
+    /// Every fast operation reads `open`, and the channel's lock, which
+    /// follows, is written by every slow one: the gap keeps them on cache
+    /// lines of their own. A gap rather than an alignment, which would make
+    /// every channel an aligned allocation, several times as costly to make
+    /// and free.
     open: AtomicBool,
-    _after_open: [u8; GAP],
-    /// Sends and receives inside the lane now.
-    sending: AtomicUsize,
-    _after_sending: [u8; GAP],
-    receiving: AtomicUsize,
-    _after_receiving: [u8; GAP],
+    _apart: [u8; GAP],
 }
 
-/// Bytes between two of a lane's fields: two cache lines, as a core may
-/// fetch lines in pairs.
+/// Bytes between the lane and the channel's lock: two cache lines, as a
+/// core may fetch lines in pairs.
 const GAP: usize = 128;
 
 impl Default for Lane {
     fn default() -> Lane {
         Lane {
-            _before: [0; GAP],
             open: AtomicBool::new(false),
-            _after_open: [0; GAP],
-            sending: AtomicUsize::new(0),
-            _after_sending: [0; GAP],
-            receiving: AtomicUsize::new(0),
-            _after_receiving: [0; GAP],
+            _apart: [0; GAP],
         }
     }
 }
 
 impl Lane {
-    /// Runs `f` inside the lane if it is open; `None` if it is closed.
+    /// Whether fast operations may use the buffer.
     #[inline]
-    fn run<R>(&self, inside: &AtomicUsize, f: impl FnOnce() -> R) -> Option<R> {
-        inside.fetch_add(1, Ordering::SeqCst);
-        let result = self.open.load(Ordering::SeqCst).then(f);
-        inside.fetch_sub(1, Ordering::SeqCst);
-        result
+    fn is_open(&self) -> bool {
+        self.open.load(Ordering::SeqCst)
     }
 
-    /// Closes the lane and waits for the operations inside to leave. The
-    /// caller holds the channel's lock, under which alone the lane opens.
+    /// Closes the lane. The caller holds the channel's lock, under which
+    /// alone the lane opens or closes.
     #[inline]
     fn close(&self) {
-        // Closed already, it stays so while the lock is held, and whoever
-        // closed it waited for the operations inside: a load says so
-        // without a read-modify-write.
-        if self.open.load(Ordering::SeqCst) && self.open.swap(false, Ordering::SeqCst) {
-            let backoff = Backoff::new();
-            while self.sending.load(Ordering::SeqCst) + self.receiving.load(Ordering::SeqCst) > 0 {
-                backoff.snooze();
-            }
+        // Closed already, it stays so while the lock is held: a load says
+        // so without a store.
+        if self.open.load(Ordering::Relaxed) {
+            self.open.store(false, Ordering::SeqCst);
         }
     }
 }
@@ -591,12 +592,21 @@ fn recycle(selector: Arc<Selector>) {
     }
 }
 
+/// Whether a task that is not `mine` waits in `queue`.
 fn waiting<T>(queue: &Queue<T>, mine: Option<&Arc<Selector>>) -> bool {
+    first_waiting(queue, mine).is_some()
+}
+
+/// The place in `queue` of the longest-waiting task that is not `mine` and
+/// whose wait is not over. Waits end only under the channel's lock (and the
+/// protocol lock, if a `select!` uses the channel), so for the caller, who
+/// holds them, it stays so.
+fn first_waiting<T>(queue: &Queue<T>, mine: Option<&Arc<Selector>>) -> Option<usize> {
     let waits = |e: &Entry<T>| !e.is(mine) && !e.fired();
-    match &queue.first {
-        None => false,
-        Some(first) => waits(first) || queue.rest.iter().any(waits),
+    if waits(queue.first.as_ref()?) {
+        return Some(0);
     }
+    queue.rest.iter().position(waits).map(|i| i + 1)
 }
 
 /// A channel's state, locked for a change to its queues: with the protocol
@@ -714,18 +724,12 @@ impl<T> Chan<T> {
     /// the buffer is full.
     #[inline]
     fn send_fast(&self, value: T) -> Result<(), T> {
-        if !executor::shortcuts() {
+        if !executor::shortcuts() || !self.lane.is_open() {
             return Err(value);
         }
-        let mut slot = Some(value);
-        let sent = self.lane.run(&self.lane.sending, || {
-            self.buffer.push(slot.take().expect("taken once"))
-        });
-        match (sent, slot) {
-            (Some(Ok(())), _) => Ok(()),
-            (Some(Err(value)), _) | (None, Some(value)) => Err(value),
-            (None, None) => unreachable!("a value not sent is still here"),
-        }
+        self.buffer.push(value)?;
+        self.settle_if_overtaken();
+        Ok(())
     }
 
     /// Receives through the fast lane: `None` if it is closed, or if the
@@ -742,13 +746,34 @@ impl<T> Chan<T> {
             return None;
         }
         for round in 0..=LOOKS {
-            match self.lane.run(&self.lane.receiving, || self.buffer.pop()) {
-                Some(Some(value)) => return Some(value),
-                Some(None) if round < LOOKS => executor::yield_now(site),
-                _ => return None,
+            if !self.lane.is_open() {
+                return None;
+            }
+            match self.buffer.pop() {
+                Some(value) => {
+                    self.settle_if_overtaken();
+                    return Some(value);
+                }
+                None if round < LOOKS => executor::yield_now(site),
+                None => return None,
             }
         }
         None
+    }
+
+    /// Settles a fast operation that has changed the buffer, if the lane
+    /// closed while it did (see [`Lane`]).
+    #[inline]
+    fn settle_if_overtaken(&self) {
+        if !self.lane.is_open() {
+            self.settle();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle(&self) {
+        self.lock().settle();
     }
 
     /// Waits until the wait registered by [`wait`] ends, then takes its
@@ -830,13 +855,7 @@ impl<T> State<T> {
     ) -> Option<Result<T, RecvError>> {
         if let Some(value) = self.buffer.pop() {
             // A slot is free: the longest-waiting sender's value moves in.
-            if let Some(Some(v)) = take_sender(&mut self.senders_waiting, mine) {
-                // Under the lock the fast lane is closed: nothing else can
-                // have taken the slot.
-                if self.buffer.push(v).is_err() {
-                    unreachable!("knot: a channel slot freed under its lock was taken");
-                }
-            }
+            self.admit_sender(mine);
             return Some(Ok(value));
         }
         if let Some(value) = take_sender(&mut self.senders_waiting, mine) {
@@ -864,6 +883,64 @@ impl<T> State<T> {
             Ok(()) => Ok(()),
             Err(value) => Err(TrySendError::Full(value)),
         }
+    }
+
+    /// Serves the waiters that the buffer can serve now: waiting receivers
+    /// get buffered values, and waiting senders' values move into free
+    /// slots. A fast operation that a locked one overtook calls it, as the
+    /// locked one may have looked at the buffer before the fast one changed
+    /// it (see [`Lane`]).
+    fn settle(&mut self) {
+        while self.feed_receiver() {}
+        while self.admit_sender(None) {}
+    }
+
+    /// Hands the oldest buffered value to the longest-waiting receiver,
+    /// waking it; false if no receiver waits or no value is buffered.
+    fn feed_receiver(&mut self) -> bool {
+        let Some(index) = first_waiting(&self.receivers_waiting, None) else {
+            return false;
+        };
+        let Some(value) = self.buffer.pop() else {
+            return false;
+        };
+        let Some(entry) = self.receivers_waiting.get_mut(index) else {
+            unreachable!("knot: a channel waiter found under the lock is gone");
+        };
+        let fired = entry.try_fire();
+        debug_assert!(fired, "knot: a wait ended while the channel was locked");
+        entry.value = Some(value);
+        executor::wake(&entry.waker);
+        true
+    }
+
+    /// Moves the value of the longest-waiting sender that is not `mine`
+    /// into a free slot of the buffer, waking the sender; false if no
+    /// sender waits or no slot is free.
+    fn admit_sender(&mut self, mine: Option<&Arc<Selector>>) -> bool {
+        let Some(index) = first_waiting(&self.senders_waiting, mine) else {
+            return false;
+        };
+        let Some(entry) = self.senders_waiting.get_mut(index) else {
+            unreachable!("knot: a channel waiter found under the lock is gone");
+        };
+        if let Some(value) = entry.value.take() {
+            if let Err(value) = self.buffer.push(value) {
+                // A fast send in flight when the lane closed took the
+                // slot: this sender waits on, with the lane closed, for
+                // the next receive.
+                entry.value = Some(value);
+                return false;
+            }
+        }
+        let fired = entry.try_fire();
+        debug_assert!(fired, "knot: a wait ended while the channel was locked");
+        executor::wake(&entry.waker);
+        if let Wait::Plain { .. } = entry.wait {
+            // As in `take_sender`: the sender has nothing left to learn.
+            self.senders_waiting.remove_at(index);
+        }
+        true
     }
 
     /// Closes the channel and wakes every waiter; returns false if it was

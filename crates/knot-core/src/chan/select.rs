@@ -108,10 +108,13 @@ fn wait_for_arm(
         let ready = arms.iter().filter(|arm| arm.is_ready()).count();
         if ready > 0 {
             let pick = executor::choose(ready);
-            let index = (0..arms.len())
-                .filter(|&i| arms[i].is_ready())
-                .nth(pick)
-                .expect("knot: a ready arm vanished while the protocol lock was held");
+            // Live, a fast operation in flight when a channel's lane closed
+            // may still change its buffer (see `Lane`), and with it which
+            // arms are ready: then look again. Under the checker nothing
+            // runs meanwhile.
+            let Some(index) = (0..arms.len()).filter(|&i| arms[i].is_ready()).nth(pick) else {
+                continue;
+            };
             if arms[index].try_complete() {
                 return Some(index);
             }
@@ -203,10 +206,9 @@ impl<T> Arm for RecvArm<'_, T> {
 
     fn register(&mut self, selector: &Arc<Selector>, index: usize, waker: &Waker) {
         let mut state = self.receiver.chan.state();
-        if state.can_recv(Some(selector)) {
-            if selector.try_fire(index) {
-                self.result = state.try_recv(Some(selector));
-            }
+        if let Some(result) = state.try_recv(Some(selector)) {
+            fire(selector, index);
+            self.result = Some(result);
             return;
         }
         state.receivers_waiting.push_back(Entry {
@@ -255,24 +257,29 @@ impl<T> Arm for SendArm<'_, T> {
 
     fn register(&mut self, selector: &Arc<Selector>, index: usize, waker: &Waker) {
         let mut state = self.sender.chan.state();
-        if state.can_send(Some(selector)) {
-            if selector.try_fire(index) {
-                if let Some(value) = self.value.take() {
-                    self.result = Some(match state.try_send(value, Some(selector)) {
-                        Ok(()) => Ok(()),
-                        Err(e) => Err(SendError(e.into_inner())),
-                    });
-                }
-            }
+        let Some(value) = self.value.take() else {
             return;
-        }
+        };
+        let value = match state.try_send(value, Some(selector)) {
+            Ok(()) => {
+                fire(selector, index);
+                self.result = Some(Ok(()));
+                return;
+            }
+            Err(TrySendError::Closed(value)) => {
+                fire(selector, index);
+                self.result = Some(Err(SendError(value)));
+                return;
+            }
+            Err(TrySendError::Full(value)) => value,
+        };
         state.senders_waiting.push_back(Entry {
             wait: Wait::Select {
                 selector: Arc::clone(selector),
                 arm: index,
             },
             waker: waker.clone(),
-            value: self.value.take(),
+            value: Some(value),
         });
     }
 
@@ -297,4 +304,14 @@ impl<T> Arm for SendArm<'_, T> {
             _ => self.value = entry.value,
         }
     }
+}
+
+/// Fires the select's own `selector` for the arm `index`, which has just
+/// completed while registering.
+fn fire(selector: &Selector, index: usize) {
+    // The select registers its arms until one fires, and every firing
+    // happens under the protocol lock, which it holds: nothing can have
+    // fired its selector meanwhile.
+    let fired = selector.try_fire(index);
+    debug_assert!(fired, "knot: a select's selector fired while it registered");
 }
