@@ -59,7 +59,9 @@ pub struct Mutex<T: ?Sized> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
-    data: StdMutexGuard<'a, T>,
+    /// `None` only while the guard is dropped: the data's guard goes first,
+    /// so that the next holder never finds it taken.
+    data: Option<StdMutexGuard<'a, T>>,
     // Where the lock was taken: a guard's drop has no useful call site of
     // its own, so the unlock event points at the lock it ends.
     site: &'static Location<'static>,
@@ -201,7 +203,7 @@ impl<T: ?Sized> Mutex<T> {
         executor::acquired(&self.object);
         MutexGuard {
             mutex: self,
-            data: self.data.lock().unwrap_or_else(PoisonError::into_inner),
+            data: Some(self.data.lock().unwrap_or_else(PoisonError::into_inner)),
             site,
         }
     }
@@ -237,18 +239,23 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.data
+        self.data.as_deref().expect(DROPPED)
     }
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.data
+        self.data.as_deref_mut().expect(DROPPED)
     }
 }
 
+const DROPPED: &str = "knot: a mutex guard is used while it is dropped";
+
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
+        // Another task may lock the mutex as soon as it is unlocked, on
+        // another worker: the data must be free by then.
+        self.data = None;
         self.mutex.unlock(self.site);
     }
 }
@@ -279,12 +286,12 @@ impl<T: ?Sized> fmt::Debug for Mutex<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.data, f)
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
 impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.data, f)
+        fmt::Display::fmt(&**self, f)
     }
 }

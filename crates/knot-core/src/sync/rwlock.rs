@@ -46,7 +46,8 @@ pub struct RwLock<T: ?Sized> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
-    data: StdReadGuard<'a, T>,
+    /// `None` only while the guard is dropped (see [`RwLockWriteGuard`]).
+    data: Option<StdReadGuard<'a, T>>,
     // Where the lock was taken; the release event points there.
     site: &'static Location<'static>,
 }
@@ -55,7 +56,9 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
-    data: StdWriteGuard<'a, T>,
+    /// `None` only while the guard is dropped: the data's guard goes first,
+    /// so that the next holder never finds it taken.
+    data: Option<StdWriteGuard<'a, T>>,
     site: &'static Location<'static>,
 }
 
@@ -151,7 +154,7 @@ impl<T: ?Sized> RwLock<T> {
         executor::acquired(&self.object);
         RwLockReadGuard {
             lock: self,
-            data: self.data.read().unwrap_or_else(PoisonError::into_inner),
+            data: Some(self.data.read().unwrap_or_else(PoisonError::into_inner)),
             site,
         }
     }
@@ -169,7 +172,7 @@ impl<T: ?Sized> RwLock<T> {
         executor::acquired(&self.object);
         RwLockWriteGuard {
             lock: self,
-            data: self.data.write().unwrap_or_else(PoisonError::into_inner),
+            data: Some(self.data.write().unwrap_or_else(PoisonError::into_inner)),
             site,
         }
     }
@@ -191,7 +194,7 @@ impl<T: ?Sized> RwLock<T> {
         executor::acquired(&self.object);
         Some(RwLockReadGuard {
             lock: self,
-            data: self.data.read().unwrap_or_else(PoisonError::into_inner),
+            data: Some(self.data.read().unwrap_or_else(PoisonError::into_inner)),
             site: Location::caller(),
         })
     }
@@ -213,7 +216,7 @@ impl<T: ?Sized> RwLock<T> {
         executor::acquired(&self.object);
         Some(RwLockWriteGuard {
             lock: self,
-            data: self.data.write().unwrap_or_else(PoisonError::into_inner),
+            data: Some(self.data.write().unwrap_or_else(PoisonError::into_inner)),
             site: Location::caller(),
         })
     }
@@ -335,7 +338,7 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.data
+        self.data.as_deref().expect(DROPPED)
     }
 }
 
@@ -343,24 +346,30 @@ impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.data
+        self.data.as_deref().expect(DROPPED)
     }
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.data
+        self.data.as_deref_mut().expect(DROPPED)
     }
 }
 
+const DROPPED: &str = "knot: a lock guard is used while it is dropped";
+
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
+        self.data = None;
         self.lock.release(Op::ReadUnlock, self.site);
     }
 }
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
+        // Another task may take the lock as soon as it is released, on
+        // another worker: the data must be free by then.
+        self.data = None;
         self.lock.release(Op::WriteUnlock, self.site);
     }
 }
@@ -385,12 +394,12 @@ impl<T: ?Sized> fmt::Debug for RwLock<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.data, f)
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.data, f)
+        fmt::Debug::fmt(&**self, f)
     }
 }
