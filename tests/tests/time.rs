@@ -182,6 +182,38 @@ fn sleep_after_and_tick_live() {
 }
 
 #[test]
+fn timers_that_nobody_waits_for_stop_counting_live() {
+    live(|| {
+        let before = time::pending_timers();
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let producer = knot::spawn(move || {
+            for i in 0..100 {
+                time::sleep(Duration::from_millis(1));
+                tx.send(i).unwrap();
+            }
+        });
+        // Each receive waits, and so arms an hour-long timeout, which its
+        // value makes useless.
+        for i in 0..100 {
+            assert_eq!(rx.recv_timeout(HOUR), Ok(i));
+        }
+        producer.join().unwrap();
+        for _ in 0..100 {
+            let (ctx, cancel) = Context::background().with_timeout(HOUR);
+            drop((ctx, cancel));
+        }
+        // The other tests of this binary arm timers too, but not hundreds
+        // of hour-long ones.
+        let after = time::pending_timers();
+        assert!(
+            after < before + 50,
+            "{} timers were pending before, {after} after",
+            before
+        );
+    });
+}
+
+#[test]
 fn instant_arithmetic() {
     let t = Instant::now();
     let later = t + Duration::from_millis(3);

@@ -152,7 +152,8 @@ impl Context {
         let (child, handle) = self.child(Some(deadline), site);
         if child.err().is_none() {
             let weak = Arc::downgrade(&child.inner);
-            executor::add_timer(
+            let watched = Weak::clone(&weak);
+            executor::add_timer_while(
                 deadline.since_epoch(),
                 false,
                 Box::new(move || {
@@ -160,6 +161,8 @@ impl Context {
                         cancel(&inner, ContextError::DeadlineExceeded);
                     }
                 }),
+                // A context nobody holds any more has nobody to tell.
+                Box::new(move || watched.strong_count() > 0),
             );
         }
         (child, handle)

@@ -85,6 +85,21 @@ pub trait Executor: Sync {
     /// need not keep firing it while every task waits.
     fn add_timer(&self, deadline: Duration, periodic: bool, fire: Box<dyn FnOnce() + Send>);
 
+    /// [`add_timer`](Self::add_timer) for a timer that is of no use once
+    /// `wanted` returns false, such as the timeout of a receive that has
+    /// completed: the executor may then drop it unfired. The default arms a
+    /// plain timer.
+    fn add_timer_while(
+        &self,
+        deadline: Duration,
+        periodic: bool,
+        fire: Box<dyn FnOnce() + Send>,
+        wanted: Box<dyn Fn() -> bool + Send>,
+    ) {
+        let _ = wanted;
+        self.add_timer(deadline, periodic, fire);
+    }
+
     /// Picks one of `options` possibilities (at least one) for a choice that
     /// is not scheduling, such as which ready `select!` arm runs; the checker
     /// explores every one.
@@ -542,6 +557,20 @@ pub fn add_timer(deadline: Duration, periodic: bool, fire: Box<dyn FnOnce() + Se
             let _ = periodic;
             crate::time::live::add_timer(deadline, fire)
         }
+    }
+}
+
+/// [`add_timer`] for a timer that is of no use once `wanted` returns false;
+/// see [`Executor::add_timer_while`].
+pub fn add_timer_while(
+    deadline: Duration,
+    periodic: bool,
+    fire: Box<dyn FnOnce() + Send>,
+    wanted: Box<dyn Fn() -> bool + Send>,
+) {
+    match executor() {
+        Some(e) => e.add_timer_while(deadline, periodic, fire, wanted),
+        None => crate::time::live::add_timer_while(deadline, fire, wanted),
     }
 }
 

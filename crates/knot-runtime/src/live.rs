@@ -135,6 +135,16 @@ impl Executor for Live {
         live_time::add_timer(deadline, fire);
     }
 
+    fn add_timer_while(
+        &self,
+        deadline: Duration,
+        _periodic: bool,
+        fire: Box<dyn FnOnce() + Send>,
+        wanted: Box<dyn Fn() -> bool + Send>,
+    ) {
+        live_time::add_timer_while(deadline, fire, wanted);
+    }
+
     fn choose(&self, options: usize) -> usize {
         fastrand::usize(..options)
     }

@@ -1136,6 +1136,16 @@ impl<T> Sender<T> {
     pub(crate) fn has_receivers(&self) -> bool {
         self.chan.receivers.load(Ordering::Acquire) > 0
     }
+
+    /// What says, for a timer, whether any receiver of the channel is
+    /// still alive, without keeping the channel open as a sender would.
+    pub(crate) fn receivers_alive(&self) -> impl Fn() -> bool + Send + 'static
+    where
+        T: Send + 'static,
+    {
+        let chan = Arc::clone(&self.chan);
+        move || chan.receivers.load(Ordering::Acquire) > 0
+    }
 }
 
 impl<T> Receiver<T> {

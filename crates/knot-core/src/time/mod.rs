@@ -180,18 +180,21 @@ pub fn tick(period: Duration) -> Receiver<Instant> {
 
 pub(crate) fn after_at(duration: Duration, site: &'static Location<'static>) -> Receiver<Instant> {
     let (tx, rx) = chan::channel(1, site);
-    executor::add_timer(
+    let wanted = tx.receivers_alive();
+    executor::add_timer_while(
         executor::now().saturating_add(duration),
         false,
         Box::new(move || {
             let _ = tx.try_send(Instant::now());
         }),
+        Box::new(wanted),
     );
     rx
 }
 
 fn arm_tick(tx: Sender<Instant>, period: Duration, at: Duration) {
-    executor::add_timer(
+    let wanted = tx.receivers_alive();
+    executor::add_timer_while(
         at,
         true,
         Box::new(move || {
@@ -204,6 +207,7 @@ fn arm_tick(tx: Sender<Instant>, period: Duration, at: Duration) {
                 );
             }
         }),
+        Box::new(wanted),
     );
 }
 
