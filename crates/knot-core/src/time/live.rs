@@ -117,7 +117,7 @@ struct Pending {
 
 impl Pending {
     fn is_wanted(&self) -> bool {
-        self.wanted.as_ref().is_none_or(|wanted| wanted())
+        self.wanted.as_ref().map_or(true, |wanted| wanted())
     }
 }
 
