@@ -463,6 +463,36 @@ fn channels_that_selects_start_using_under_fire_lose_nothing() {
     }
 }
 
+#[test]
+fn every_send_that_succeeds_while_a_channel_closes_delivers_its_value() {
+    // Sends in flight when the channel closes may still land in its
+    // buffer, even after a receiver has seen it closed and empty; none of
+    // them may vanish.
+    for round in 0..200u32 {
+        let (tx, rx) = chan::bounded::<u32>(8);
+        let senders: Vec<_> = (0..2)
+            .map(|_| {
+                let tx = tx.clone();
+                knot::spawn(move || (0..1_000).take_while(|&i| tx.send(i).is_ok()).count())
+            })
+            .collect();
+        let receiver = {
+            let rx = rx.clone();
+            knot::spawn(move || rx.iter().count())
+        };
+        for _ in 0..round % 8 {
+            knot::yield_now();
+        }
+        tx.close();
+        let sent: usize = senders.into_iter().map(|s| s.join().unwrap()).sum();
+        let received = receiver.join().unwrap() + rx.try_iter().count();
+        assert_eq!(
+            received, sent,
+            "round {round}: sent {sent}, received {received}"
+        );
+    }
+}
+
 /// A value whose destructor uses a knot primitive, as a value holding a
 /// channel end or a guard may, then says on which thread it ran.
 struct YieldsOnDrop(chan::Sender<thread::ThreadId>);
