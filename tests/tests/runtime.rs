@@ -464,31 +464,43 @@ fn channels_that_selects_start_using_under_fire_lose_nothing() {
 }
 
 #[test]
-fn every_send_that_succeeds_while_a_channel_closes_delivers_its_value() {
-    // Sends in flight when the channel closes may still land in its
-    // buffer, even after a receiver has seen it closed and empty; none of
-    // them may vanish.
-    for round in 0..200u32 {
-        let (tx, rx) = chan::bounded::<u32>(8);
-        let senders: Vec<_> = (0..2)
-            .map(|_| {
-                let tx = tx.clone();
-                knot::spawn(move || (0..1_000).take_while(|&i| tx.send(i).is_ok()).count())
-            })
-            .collect();
-        let receiver = {
-            let rx = rx.clone();
-            knot::spawn(move || rx.iter().count())
+fn every_send_that_succeeds_before_a_close_is_received_before_it() {
+    // A producer sends until the channel closes under it: each value it
+    // sent must reach the receiver before the receiver learns of the close.
+    for round in 0..1_000u32 {
+        let (tx, rx) = if round % 2 == 0 {
+            chan::unbounded::<u32>()
+        } else {
+            chan::bounded::<u32>(4)
         };
-        for _ in 0..round % 8 {
-            knot::yield_now();
-        }
-        tx.close();
-        let sent: usize = senders.into_iter().map(|s| s.join().unwrap()).sum();
-        let received = receiver.join().unwrap() + rx.try_iter().count();
+        let closer = tx.clone();
+        let producer = knot::spawn(move || {
+            (0..1_000_000)
+                .take_while(|&i| {
+                    // A task that never waits keeps its worker; the closer
+                    // may be waiting for it there.
+                    if i % 1024 == 0 {
+                        knot::yield_now();
+                    }
+                    tx.send(i).is_ok()
+                })
+                .count()
+        });
+        let close = knot::spawn(move || {
+            for _ in 0..round % 64 {
+                knot::yield_now();
+            }
+            closer.close();
+        });
+        let received = rx.iter().count();
+        let sent = producer.join().unwrap();
+        close.join().unwrap();
+        let late = rx.try_iter().count();
         assert_eq!(
-            received, sent,
-            "round {round}: sent {sent}, received {received}"
+            (received, late),
+            (sent, 0),
+            "round {round}: {sent} sends succeeded, {received} values came before the \
+             close and {late} after"
         );
     }
 }

@@ -69,6 +69,8 @@ pub(crate) fn channel<T>(
             receivers_waiting: Queue::new(),
             selected: false,
             next_token: 0,
+            drained: false,
+            late: Vec::new(),
             clock: VectorClock::new(),
         }),
     });
@@ -121,8 +123,16 @@ pub(crate) struct Chan<T> {
 enum Buffer<T> {
     /// A rendezvous channel buffers nothing.
     None,
-    Bounded(Arc<ArrayQueue<T>>),
-    Unbounded(Arc<SegQueue<T>>),
+    Bounded(Arc<ArrayQueue<Slot<T>>>),
+    Unbounded(Arc<SegQueue<Slot<T>>>),
+}
+
+/// A buffered value, with the mark of the fast send that buffered it, by
+/// which that send can find it again (see [`Lane`]); zero for a value
+/// buffered under the lock.
+struct Slot<T> {
+    mark: usize,
+    value: T,
 }
 
 impl<T> Clone for Buffer<T> {
@@ -145,17 +155,26 @@ impl<T> Buffer<T> {
     }
 
     fn push(&self, value: T) -> Result<(), T> {
+        self.push_marked(0, value)
+    }
+
+    fn push_marked(&self, mark: usize, value: T) -> Result<(), T> {
+        let slot = Slot { mark, value };
         match self {
-            Buffer::None => Err(value),
-            Buffer::Bounded(q) => q.push(value),
+            Buffer::None => Err(slot.value),
+            Buffer::Bounded(q) => q.push(slot).map_err(|slot| slot.value),
             Buffer::Unbounded(q) => {
-                q.push(value);
+                q.push(slot);
                 Ok(())
             }
         }
     }
 
     fn pop(&self) -> Option<T> {
+        self.pop_marked().map(|slot| slot.value)
+    }
+
+    fn pop_marked(&self) -> Option<Slot<T>> {
         match self {
             Buffer::None => None,
             Buffer::Bounded(q) => q.pop(),
@@ -194,16 +213,18 @@ const LOOKS: usize = 2;
 /// passing messages on two cores would otherwise hand that lock back and
 /// forth on every message.
 ///
-/// Only the lock's holder opens or closes the lane. Every locked operation
-/// closes it first, and its holder opens it again when it lets go, if no
-/// task waits and no `select!` uses the channel. A fast operation looks at
-/// the lane before it touches the buffer and again after: if the lane
-/// closed meanwhile, a locked operation may have looked at the buffer
-/// before this one changed it, and so the fast operation *settles*: it
-/// takes the lock and serves the waiters its change can serve (see
-/// [`State::settle`]). A locked operation therefore never waits for the
-/// fast ones in flight, and a fast one costs no more atomic
-/// read-modify-writes than the buffer's own.
+/// Only the lock's holder opens or closes the lane. A locked operation
+/// closes it before it looks at the buffer (a `select!` closes it for good
+/// when it first uses the channel), and the holder opens it again when it
+/// lets go, if no task waits, no `select!` uses the channel and the channel
+/// is open. A fast operation looks at the lane before it touches the
+/// buffer and again after: if the lane closed meanwhile, a locked operation
+/// may have looked at the buffer before this one changed it, and so the
+/// fast operation *settles*: it takes the lock and serves the waiters its
+/// change can serve (see [`State::settle`]). So a locked operation does not
+/// wait for the fast ones in flight (beyond the buffer's own brief waits
+/// for a slot being written), and a fast receive costs no atomic
+/// read-modify-write besides the buffer's own.
 ///
 /// Why no wake-up is lost: a task that is about to wait closes the lane (or
 /// finds it closed, which happens-before its look) and then looks at the
@@ -215,9 +236,19 @@ const LOOKS: usize = 2;
 /// change and does not wait, or the fast operation sees the lane closed and
 /// settles. The lane stays closed while anyone waits.
 ///
-/// A send in flight when the channel closes may still land in the buffer,
-/// where receivers find it before they learn that the channel is closed;
-/// only a send that races `close` (a bug Go punishes with a panic) can tell.
+/// Closing the channel needs one more step. A send that succeeds must
+/// come before the close, or receivers that drain the channel until they
+/// find it closed could miss its value; but a send in flight when the
+/// channel closes may buffer its value after a receiver has found the
+/// channel closed and empty, and a queue cannot take a value back. So the
+/// first receiver that finds the channel closed and empty marks it
+/// *drained*, and from then on receivers take nothing more from the
+/// buffer: whatever is buffered since is a late send's. Each late send
+/// settles, as its lane is closed; it finds the channel drained, and takes
+/// its own value back by the mark it buffered it with (see [`Slot`]) to
+/// fail with it, as a send on a closed channel does. A close also serves
+/// waiting receivers from the buffer before it wakes the rest with the
+/// news.
 ///
 /// Under the checker the lane is never used (see [`executor::shortcuts`]),
 /// so every execution takes the same steps.
@@ -417,6 +448,12 @@ pub(crate) struct State<T> {
     pub(crate) selected: bool,
     /// The token of the next plain wait (see [`Wait::Plain`]).
     next_token: u64,
+    /// Whether a receiver has found the channel closed and empty: values
+    /// buffered since are late sends' (see [`Lane`]).
+    drained: bool,
+    /// Late sends' values, taken out of the buffer for their senders to
+    /// take back.
+    late: Vec<Slot<T>>,
     /// Happens-before through the channel: every completed operation
     /// acquires it and releases into it, so a send happens before the
     /// receive of its value, and a close before the receive that sees it.
@@ -704,10 +741,16 @@ impl<T> Chan<T> {
 
     /// [`close`](Self::close), with the channel locked already.
     fn close_locked(&self, state: &mut State<T>) -> bool {
-        // Set before any waiter is woken, for plain senders to read.
-        if !state.closed {
-            self.closed.store(true, Ordering::Release);
+        if state.closed {
+            return false;
         }
+        if executor::shortcuts() {
+            // Fast sends may have buffered values after the waiting
+            // receivers last looked (see [`Lane`]).
+            state.settle();
+        }
+        // Set before any waiter is woken, for plain senders to read.
+        self.closed.store(true, Ordering::Release);
         state.close()
     }
 
@@ -721,14 +764,34 @@ impl<T> Chan<T> {
     }
 
     /// Sends through the fast lane; the value comes back if it is closed or
-    /// the buffer is full.
+    /// the buffer is full, or if the channel closed under a send in flight.
     #[inline]
     fn send_fast(&self, value: T) -> Result<(), T> {
         if !executor::shortcuts() || !self.lane.is_open() {
             return Err(value);
         }
-        self.buffer.push(value)?;
-        self.settle_if_overtaken();
+        // No other send in flight runs on this frame, so its address tells
+        // this send's value from the others (see [`Lane`]).
+        let here = 0u8;
+        let mark = std::ptr::addr_of!(here) as usize;
+        self.buffer.push_marked(mark, value)?;
+        if self.lane.is_open() {
+            return Ok(());
+        }
+        self.settle_send(mark)
+    }
+
+    /// Settles a fast send whose lane closed while it buffered its value
+    /// (see [`Lane`]); the value comes back if the channel closed and was
+    /// drained before it.
+    #[cold]
+    #[inline(never)]
+    fn settle_send(&self, mark: usize) -> Result<(), T> {
+        let mut state = self.lock();
+        if state.drained {
+            return state.take_back(mark);
+        }
+        state.settle();
         Ok(())
     }
 
@@ -751,7 +814,9 @@ impl<T> Chan<T> {
             }
             match self.buffer.pop() {
                 Some(value) => {
-                    self.settle_if_overtaken();
+                    if !self.lane.is_open() {
+                        self.settle();
+                    }
                     return Some(value);
                 }
                 None if round < LOOKS => executor::yield_now(site),
@@ -761,15 +826,8 @@ impl<T> Chan<T> {
         None
     }
 
-    /// Settles a fast operation that has changed the buffer, if the lane
-    /// closed while it did (see [`Lane`]).
-    #[inline]
-    fn settle_if_overtaken(&self) {
-        if !self.lane.is_open() {
-            self.settle();
-        }
-    }
-
+    /// Settles a fast receive whose lane closed while it took its value
+    /// (see [`Lane`]).
     #[cold]
     #[inline(never)]
     fn settle(&self) {
@@ -853,6 +911,9 @@ impl<T> State<T> {
         &mut self,
         mine: Option<&Arc<Selector>>,
     ) -> Option<Result<T, RecvError>> {
+        if self.drained {
+            return Some(Err(RecvError));
+        }
         if let Some(value) = self.buffer.pop() {
             // A slot is free: the longest-waiting sender's value moves in.
             self.admit_sender(mine);
@@ -861,7 +922,11 @@ impl<T> State<T> {
         if let Some(value) = take_sender(&mut self.senders_waiting, mine) {
             return value.map(Ok);
         }
-        self.closed.then_some(Err(RecvError))
+        if self.closed {
+            self.drained = true;
+            return Some(Err(RecvError));
+        }
+        None
     }
 
     /// Sends without waiting: the value comes back if the send would block
@@ -950,16 +1015,33 @@ impl<T> State<T> {
             return false;
         }
         self.closed = true;
-        for entry in self
-            .senders_waiting
-            .iter_mut()
-            .chain(self.receivers_waiting.iter_mut())
-        {
+        for entry in self.senders_waiting.iter_mut() {
             if entry.try_fire() {
                 executor::wake(&entry.waker);
             }
         }
+        for entry in self.receivers_waiting.iter_mut() {
+            if entry.try_fire() {
+                executor::wake(&entry.waker);
+                // It finds the channel closed and empty.
+                self.drained = true;
+            }
+        }
         true
+    }
+
+    /// Takes back the value that the fast send of `mark` buffered, now that
+    /// the channel is drained (see [`Lane`]); `Ok` if a receiver took it
+    /// already. Every value buffered since the drain is a late send's, and
+    /// goes to the side until its own sender comes for it.
+    fn take_back(&mut self, mark: usize) -> Result<(), T> {
+        while let Some(slot) = self.buffer.pop_marked() {
+            self.late.push(slot);
+        }
+        match self.late.iter().position(|slot| slot.mark == mark) {
+            Some(i) => Err(self.late.swap_remove(i).value),
+            None => Ok(()),
+        }
     }
 
     /// Removes the waiter of `selector` from `queue`.
