@@ -64,7 +64,8 @@ fn point(
                     }
                 }
                 ex.tasks[task].pending = Some((op, object.copied(), site));
-                return Step::Suspend(Suspend::Started, ex.yielder());
+                let yielder = ex.yielder();
+                return Step::Suspend(ex.after(), yielder);
             }
             ex.steps += 1;
             if ex.steps > ex.max_steps {
@@ -85,7 +86,8 @@ fn point(
                     ex.trace_wait(op, object, site);
                 }
                 ex.tasks[task].pending = Some((op, object.copied(), site));
-                return Step::Suspend(Suspend::Block, ex.yielder());
+                let yielder = ex.yielder();
+                return Step::Suspend(ex.after(), yielder);
             }
             match ex.pick(Some(task)) {
                 Next::Task(next) if next == task => {
@@ -99,7 +101,9 @@ fn point(
                 }
                 Next::Task(next) => {
                     ex.tasks[task].pending = Some((op, object.copied(), site));
-                    Step::Suspend(Suspend::Switch(next), ex.yielder())
+                    let yielder = ex.yielder();
+                    ex.enter(next);
+                    Step::Suspend(Suspend::Resume(next), yielder)
                 }
                 Next::Timer => Step::FireTimer,
                 Next::Nothing => Step::Suspend(Suspend::Abort, ex.yielder()),
@@ -172,30 +176,32 @@ impl Executor for Model {
     }
 
     fn block(&self, blocked: &BlockedOn) -> Resume {
-        let yielder = with(|ex| {
-            if !ex.teardown {
-                let current = ex.current;
-                let waiting = matches!(ex.tasks[current].state, State::Runnable);
-                ex.set_state(
-                    current,
-                    State::Blocked {
-                        on: *blocked,
-                        ready: false,
-                    },
-                );
-                // The scheduling loop notes the end of the wait when it
-                // resumes the task.
-                ex.tasks[current].in_block = true;
-                if waiting && ex.in_task {
-                    ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
-                }
-                if ex.detailed {
-                    ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
-                }
+        let (next, yielder) = with(|ex| {
+            let yielder = ex.yielder();
+            if ex.teardown {
+                // Never resumed: the teardown abandons the task.
+                return (Suspend::Abort, yielder);
             }
-            ex.yielder()
+            let current = ex.current;
+            let waiting = matches!(ex.tasks[current].state, State::Runnable);
+            ex.set_state(
+                current,
+                State::Blocked {
+                    on: *blocked,
+                    ready: false,
+                },
+            );
+            // The end of the wait is noted when the task is resumed.
+            ex.tasks[current].in_block = true;
+            if waiting && ex.in_task {
+                ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
+            }
+            if ex.detailed {
+                ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
+            }
+            (ex.after(), yielder)
         });
-        yielder.suspend(Suspend::Block)
+        yielder.suspend(next)
     }
 
     fn set_ready(&self, task: TaskKey, ready: bool) {
