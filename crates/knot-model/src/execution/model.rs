@@ -13,7 +13,8 @@ use knot_core::object::Object;
 use knot_core::op::Op;
 
 use super::{
-    fire_timer, suspend, with, Event, Finding, Next, PendingTimer, State, Suspend, TaskYielder,
+    fire_timer, suspend, with, Event, Execution, Finding, Next, PendingTimer, State, Suspend,
+    TaskYielder,
 };
 use crate::dpor::Access;
 
@@ -205,40 +206,7 @@ impl Executor for Model {
     }
 
     fn set_ready(&self, task: TaskKey, ready: bool) {
-        with(|ex| {
-            let index = (task.0 & u64::from(u32::MAX)) as usize;
-            if task != ex.key(index) || index >= ex.live {
-                // A waiter left over from an earlier execution.
-                return;
-            }
-            if let State::Blocked { on, ready: was } = &mut ex.tasks[index].state {
-                if ready == *was {
-                    return;
-                }
-                // Changed in place: only readiness changes.
-                *was = ready;
-                let unreadied = (!ready && !ex.teardown).then_some(*on);
-                ex.mark(index, ready);
-                if ready {
-                    ex.wakes += 1;
-                }
-                if let Some(on) = unreadied {
-                    // It was about to go on; from here it waits.
-                    ex.events += 1;
-                    if ex.detailed {
-                        let step = ex.events;
-                        ex.trace.push(Event {
-                            step,
-                            task: index,
-                            op: on.op,
-                            object: Some(on.object),
-                            site: Some(on.site),
-                            blocks: true,
-                        });
-                    }
-                }
-            }
-        });
+        with(|ex| ex.set_ready(task, ready));
     }
 
     fn acquired(&self, object: &Object) {
@@ -378,6 +346,46 @@ impl Executor for Model {
             Resume::Teardown
         } else {
             suspend(Suspend::Abort)
+        }
+    }
+}
+
+impl Execution {
+    /// [`Model::set_ready`] on the borrowed state: out of line, so that the
+    /// borrow around it is small enough to be inlined.
+    #[inline(never)]
+    fn set_ready(&mut self, task: TaskKey, ready: bool) {
+        let index = (task.0 & u64::from(u32::MAX)) as usize;
+        if task != self.key(index) || index >= self.live {
+            // A waiter left over from an earlier execution.
+            return;
+        }
+        if let State::Blocked { on, ready: was } = &mut self.tasks[index].state {
+            if ready == *was {
+                return;
+            }
+            // Changed in place: only readiness changes.
+            *was = ready;
+            let unreadied = (!ready && !self.teardown).then_some(*on);
+            self.mark(index, ready);
+            if ready {
+                self.wakes += 1;
+            }
+            if let Some(on) = unreadied {
+                // It was about to go on; from here it waits.
+                self.events += 1;
+                if self.detailed {
+                    let step = self.events;
+                    self.trace.push(Event {
+                        step,
+                        task: index,
+                        op: on.op,
+                        object: Some(on.object),
+                        site: Some(on.site),
+                        blocks: true,
+                    });
+                }
+            }
         }
     }
 }
