@@ -40,11 +40,11 @@ fn point(
     op: Op,
     object: Option<&Object>,
     site: &'static Location<'static>,
-    wait: Option<(BlockedOn, bool)>,
+    wait: Option<(&BlockedOn, bool)>,
 ) -> Resume {
     let mut first = true;
     loop {
-        let step = with(|ex| {
+        let step = with(move |ex| {
             if ex.firing && ex.tracking {
                 if let Some(object) = object {
                     ex.footprint.push(Access::of(object, op));
@@ -58,7 +58,7 @@ fn point(
                 // The end of the spawn that started it: the task now waits
                 // to be scheduled like any other.
                 ex.tasks[task].started = true;
-                if let Some((on, ready)) = wait {
+                if let Some((&on, ready)) = wait {
                     ex.set_state(task, State::Blocked { on, ready });
                     if !ready {
                         ex.trace_wait(op, object, site);
@@ -75,7 +75,7 @@ fn point(
                 });
                 return Step::Suspend(Suspend::Abort, ex.yielder());
             }
-            if let (Some((on, ready)), true) = (wait, first) {
+            if let (Some((&on, ready)), true) = (wait, first) {
                 ex.set_state(task, State::Blocked { on, ready });
                 if ex.detailed {
                     ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
@@ -164,7 +164,7 @@ impl Executor for Model {
             blocked.op,
             Some(&blocked.object),
             blocked.site,
-            Some((*blocked, ready)),
+            Some((blocked, ready)),
         )
     }
 
