@@ -377,12 +377,12 @@ impl Session {
         inspect: impl FnOnce(&Execution) -> R,
     ) -> R {
         let main = Rc::clone(main);
-        let coroutine = with(|ex| {
+        let (stack, mut coroutines) = with(|ex| {
             ex.reset();
             ex.new_task(TaskConfig::default(), None);
-            ex.take_stack(None)
-        })
-        .map(|stack| {
+            (ex.take_stack(None), mem::take(&mut ex.coroutines))
+        });
+        let coroutine = stack.map(|stack| {
             Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, input| {
                 register(yielder);
                 if input == Resume::Teardown {
@@ -395,7 +395,6 @@ impl Session {
                 }
             })
         });
-        let mut coroutines = with(|ex| mem::take(&mut ex.coroutines));
         match coroutine {
             Ok(coroutine) => match coroutines.first_mut() {
                 Some(first) => *first = Some(coroutine),
@@ -408,12 +407,13 @@ impl Session {
             ex.end_steps();
             ex.schedule.steps = ex.steps;
             ex.scheduler.end(ex.steps);
-            inspect(ex)
+            let result = inspect(ex);
+            ex.teardown = true;
+            ex.hint();
+            take_spawned(ex, &mut coroutines);
+            result
         });
-        teardown(&mut coroutines);
-        // Every coroutine is gone: the list keeps its length for the next
-        // execution.
-        with(|ex| ex.coroutines = coroutines);
+        teardown(coroutines);
         result
     }
 }
@@ -654,12 +654,11 @@ fn fire_timer() -> bool {
 
 /// Ends every task that is still suspended, unwinding its stack while knot
 /// operations do nothing, then drops the timers that did not fire.
-fn teardown(coroutines: &mut Vec<Option<Task>>) {
-    with(|ex| {
-        ex.teardown = true;
-        ex.hint();
-        take_spawned(ex, coroutines);
-    });
+///
+/// The state is marked as torn down already. The list of coroutines goes
+/// back to the state afterwards, empty but keeping its length for the next
+/// execution.
+fn teardown(mut coroutines: Vec<Option<Task>>) {
     // Only the tasks that still have a coroutine need anything: the others
     // finished. A destructor may spawn more, which join the list.
     let mut task = 0;
@@ -687,15 +686,18 @@ fn teardown(coroutines: &mut Vec<Option<Task>>) {
         with(|ex| {
             ex.stacks.extend(stack);
             ex.in_task = false;
-            take_spawned(ex, coroutines);
+            take_spawned(ex, &mut coroutines);
         });
         task += 1;
     }
+    // Timers are dropped outside the state: their actions' captures may run
+    // knot code.
     let timers = with(|ex| mem::take(&mut ex.timers));
     drop(timers);
     with(|ex| {
         ex.teardown = false;
         ex.hint();
+        ex.coroutines = coroutines;
     });
 }
 
