@@ -379,6 +379,7 @@ pub fn touch(object: &Object, op: Op) {
 /// On a plain thread, if a deadlock monitor declares that the wait can
 /// never end (see [`crate::parked`]): the panic carries the monitor's
 /// report.
+#[inline]
 pub fn block(blocked: BlockedOn) {
     match executor() {
         Some(e) => unwind_if_torn_down(e.block(&blocked)),
@@ -387,6 +388,7 @@ pub fn block(blocked: BlockedOn) {
 }
 
 /// Makes the task behind `waker` ready to retry its operation.
+#[inline]
 pub fn wake(waker: &Waker) {
     match &waker.target {
         Target::Thread(thread) => {
@@ -416,6 +418,7 @@ pub fn unready(waker: &Waker) {
 }
 
 /// Records that the running task now holds `object`.
+#[inline]
 pub fn acquired(object: &Object) {
     if HINTS.with(Cell::get).skip_holds {
         return;
@@ -426,6 +429,7 @@ pub fn acquired(object: &Object) {
 }
 
 /// Records that the running task released `object`.
+#[inline]
 pub fn released(object: &Object) {
     if HINTS.with(Cell::get).skip_holds {
         return;
@@ -626,6 +630,7 @@ fn executor() -> Option<&'static dyn Executor> {
     EXECUTOR.with(Cell::get)
 }
 
+#[inline]
 fn unwind_if_torn_down(resume: Resume) {
     if resume == Resume::Teardown {
         panic::resume_unwind(Box::new(Teardown));

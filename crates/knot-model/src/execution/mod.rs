@@ -536,7 +536,9 @@ fn take_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
 
 #[inline(never)]
 fn place_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
-    for (id, coroutine) in ex.spawned.drain(..) {
+    // Each goes to its own place: the order does not matter, and popping
+    // costs less than draining.
+    while let Some((id, coroutine)) = ex.spawned.pop() {
         if id >= coroutines.len() {
             coroutines.resize_with(id + 1, || None);
         }
