@@ -836,23 +836,30 @@ impl Execution {
         for timer in &mut self.timers {
             timer.idle = false;
         }
-        // Asked first, so that the state of a task that was not in a block
-        // is not copied out.
-        if self.tasks[task].in_block {
-            if let State::Blocked { on, .. } = self.tasks[task].state {
-                self.tasks[task].in_block = false;
-                // The wait ended: the operation completes now, which may be
-                // after main returned even though it was asked for before.
-                self.note_effect(on.op, on.site);
-                if self.tracking {
-                    self.footprint.push(Access::wake(&on.object, on.op));
-                }
+        // One look at the task's slot: whether it is resumed from a block,
+        // whether it is runnable already, and what it was about to do.
+        let slot = &mut self.tasks[task];
+        let waited = match slot.state {
+            State::Blocked { on, .. } if slot.in_block => {
+                slot.in_block = false;
+                Some(on)
+            }
+            _ => None,
+        };
+        let runnable = matches!(slot.state, State::Runnable);
+        let pending = slot.pending.take();
+        if let Some(on) = waited {
+            // The wait ended: the operation completes now, which may be
+            // after main returned even though it was asked for before.
+            self.note_effect(on.op, on.site);
+            if self.tracking {
+                self.footprint.push(Access::wake(&on.object, on.op));
             }
         }
-        if !matches!(self.tasks[task].state, State::Runnable) {
+        if !runnable {
             self.set_state(task, State::Runnable);
         }
-        if let Some((op, object, site)) = self.tasks[task].pending.take() {
+        if let Some((op, object, site)) = pending {
             self.record(op, object.as_ref(), site);
         }
     }
