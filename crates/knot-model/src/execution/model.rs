@@ -42,93 +42,117 @@ fn point(
     site: &'static Location<'static>,
     wait: Option<(&BlockedOn, bool)>,
 ) -> Resume {
-    let mut first = true;
+    match decide(op, object, site, wait, true) {
+        Step::Inert | Step::Go => Resume::Run,
+        // The scheduling loop records the operation when it resumes the
+        // task to go ahead: not when it asked, as other tasks may run in
+        // between.
+        Step::Suspend(why, yielder) => yielder.suspend(why),
+        Step::FireTimer => point_after_timers(op, object, site, wait),
+    }
+}
+
+/// The rest of [`point`] once the scheduler chose to fire a timer: time
+/// passes while the task works, so the timer fires, then the scheduler
+/// decides again. Out of line, so that the common case stays small.
+#[cold]
+#[inline(never)]
+fn point_after_timers(
+    op: Op,
+    object: Option<&Object>,
+    site: &'static Location<'static>,
+    wait: Option<(&BlockedOn, bool)>,
+) -> Resume {
     loop {
-        let step = with(move |ex| {
-            if ex.firing && ex.tracking {
-                if let Some(object) = object {
-                    ex.footprint.push(Access::of(object, op));
-                }
-            }
-            if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
-                return Step::Inert;
-            }
-            let task = ex.current;
-            if !ex.tasks[task].started {
-                // The end of the spawn that started it: the task now waits
-                // to be scheduled like any other.
-                ex.tasks[task].started = true;
-                if let Some((&on, ready)) = wait {
-                    ex.set_state(task, State::Blocked { on, ready });
-                    if !ready {
-                        ex.trace_wait(op, object, site);
-                    }
-                }
-                ex.tasks[task].pending = Some((op, object.copied(), site));
-                let yielder = ex.yielder();
-                return Step::Suspend(ex.after(), yielder);
-            }
-            ex.steps += 1;
-            if ex.steps > ex.max_steps {
-                ex.finding = Some(Finding::StepLimit {
-                    limit: ex.max_steps,
-                });
-                return Step::Suspend(Suspend::Abort, ex.yielder());
-            }
-            if let (Some((&on, ready)), true) = (wait, first) {
-                ex.set_state(task, State::Blocked { on, ready });
-                if ex.detailed {
-                    ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
-                }
-            }
-            if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
-                // It cannot go on; the scheduling loop picks who runs.
-                if first {
-                    ex.trace_wait(op, object, site);
-                }
-                ex.tasks[task].pending = Some((op, object.copied(), site));
-                let yielder = ex.yielder();
-                return Step::Suspend(ex.after(), yielder);
-            }
-            match ex.pick(Some(task)) {
-                Next::Task(next) if next == task => {
-                    // A task at a plain operation is runnable already.
-                    if !matches!(ex.tasks[task].state, State::Runnable) {
-                        ex.set_state(task, State::Runnable);
-                    }
-                    // Recorded now: it goes ahead at once.
-                    ex.record(op, object, site);
-                    Step::Go
-                }
-                Next::Task(next) => {
-                    ex.tasks[task].pending = Some((op, object.copied(), site));
-                    let yielder = ex.yielder();
-                    ex.enter(next);
-                    Step::Suspend(Suspend::Resume(next), yielder)
-                }
-                Next::Timer => Step::FireTimer,
-                Next::Nothing => Step::Suspend(Suspend::Abort, ex.yielder()),
-            }
-        });
-        first = false;
-        match step {
+        if fire_timer() {
+            // The execution ends; the task is only resumed to be torn down.
+            return suspend(Suspend::Abort);
+        }
+        with(|ex| ex.steps -= 1);
+        match decide(op, object, site, wait, false) {
             Step::Inert | Step::Go => return Resume::Run,
-            // The scheduling loop records the operation when it resumes the
-            // task to go ahead: not when it asked, as other tasks may run in
-            // between.
             Step::Suspend(why, yielder) => return yielder.suspend(why),
-            // Time passes while the task works: fire the timer, then
-            // decide again.
-            Step::FireTimer => {
-                if fire_timer() {
-                    // The execution ends; the task is only resumed to be
-                    // torn down.
-                    return suspend(Suspend::Abort);
-                }
-                with(|ex| ex.steps -= 1);
-            }
+            Step::FireTimer => {}
         }
     }
+}
+
+/// What a scheduling point decides, in one borrow of the state; `first` is
+/// false when the task asks again after a timer fired.
+#[inline]
+fn decide(
+    op: Op,
+    object: Option<&Object>,
+    site: &'static Location<'static>,
+    wait: Option<(&BlockedOn, bool)>,
+    first: bool,
+) -> Step {
+    with(move |ex| {
+        if ex.firing && ex.tracking {
+            if let Some(object) = object {
+                ex.footprint.push(Access::of(object, op));
+            }
+        }
+        if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
+            return Step::Inert;
+        }
+        let task = ex.current;
+        if !ex.tasks[task].started {
+            // The end of the spawn that started it: the task now waits
+            // to be scheduled like any other.
+            ex.tasks[task].started = true;
+            if let Some((&on, ready)) = wait {
+                ex.set_state(task, State::Blocked { on, ready });
+                if !ready {
+                    ex.trace_wait(op, object, site);
+                }
+            }
+            ex.tasks[task].pending = Some((op, object.copied(), site));
+            let yielder = ex.yielder();
+            return Step::Suspend(ex.after(), yielder);
+        }
+        ex.steps += 1;
+        if ex.steps > ex.max_steps {
+            ex.finding = Some(Finding::StepLimit {
+                limit: ex.max_steps,
+            });
+            return Step::Suspend(Suspend::Abort, ex.yielder());
+        }
+        if let (Some((&on, ready)), true) = (wait, first) {
+            ex.set_state(task, State::Blocked { on, ready });
+            if ex.detailed {
+                ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
+            }
+        }
+        if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
+            // It cannot go on; the scheduling loop picks who runs.
+            if first {
+                ex.trace_wait(op, object, site);
+            }
+            ex.tasks[task].pending = Some((op, object.copied(), site));
+            let yielder = ex.yielder();
+            return Step::Suspend(ex.after(), yielder);
+        }
+        match ex.pick(Some(task)) {
+            Next::Task(next) if next == task => {
+                // A task at a plain operation is runnable already.
+                if !matches!(ex.tasks[task].state, State::Runnable) {
+                    ex.set_state(task, State::Runnable);
+                }
+                // Recorded now: it goes ahead at once.
+                ex.record(op, object, site);
+                Step::Go
+            }
+            Next::Task(next) => {
+                ex.tasks[task].pending = Some((op, object.copied(), site));
+                let yielder = ex.yielder();
+                ex.enter(next);
+                Step::Suspend(Suspend::Resume(next), yielder)
+            }
+            Next::Timer => Step::FireTimer,
+            Next::Nothing => Step::Suspend(Suspend::Abort, ex.yielder()),
+        }
+    })
 }
 
 /// The executor the primitives see while a check runs on this thread.
