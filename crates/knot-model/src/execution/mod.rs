@@ -514,6 +514,7 @@ pub(crate) struct TaskYielder(*const Yielder<Resume, Suspend>);
 
 impl TaskYielder {
     /// Gives control back to the scheduling loop.
+    #[inline]
     pub(crate) fn suspend(self, why: Suspend) -> Resume {
         // SAFETY: `register` stored this pointer when the running coroutine
         // started, from the `&Yielder` its body received, and
@@ -880,7 +881,7 @@ impl Execution {
     /// # Panics
     ///
     /// Panics if no task of the checker is running.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn yielder(&mut self) -> TaskYielder {
         assert!(
             self.in_task,
@@ -902,7 +903,7 @@ impl Execution {
     }
 
     /// Sets a task's state, keeping [`can_run`](Self::can_run) current.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_state(&mut self, task: usize, state: State) {
         let can_run = matches!(state, State::Runnable | State::Blocked { ready: true, .. });
         self.tasks[task].state = state;
@@ -1014,9 +1015,13 @@ impl Execution {
     }
 
     /// Remembers the first effect of the running task after main returned.
+    #[inline]
     fn note_effect(&mut self, op: Op, site: &'static Location<'static>) {
+        if !self.main_returned {
+            return;
+        }
         let slot = &mut self.tasks[self.current];
-        if self.main_returned && op.has_effect() && !slot.daemon && slot.late_effect.is_none() {
+        if op.has_effect() && !slot.daemon && slot.late_effect.is_none() {
             slot.late_effect = Some((op, site));
         }
     }
