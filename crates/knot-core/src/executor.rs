@@ -276,19 +276,25 @@ pub struct Teardown;
 pub fn enter(executor: &'static dyn Executor) -> EnterGuard {
     let previous = EXECUTOR.with(|e| e.replace(Some(executor)));
     HINTS.with(|h| h.set(Hints::of(Some(executor))));
-    EnterGuard { previous }
+    let previous_current = CURRENT.with(|c| c.replace(None));
+    EnterGuard {
+        previous,
+        previous_current,
+    }
 }
 
 /// Restores the previous executor of the thread when dropped.
 #[must_use = "the executor is left as soon as the guard is dropped"]
 pub struct EnterGuard {
     previous: Option<&'static dyn Executor>,
+    previous_current: Option<TaskKey>,
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         EXECUTOR.with(|e| e.set(self.previous));
         HINTS.with(|h| h.set(Hints::of(self.previous)));
+        CURRENT.with(|c| c.set(self.previous_current));
     }
 }
 
@@ -305,7 +311,19 @@ pub fn is_entered() -> bool {
 }
 
 /// A waker for the running task.
+#[inline]
 pub fn current() -> Waker {
+    if let Some(key) = CURRENT.with(Cell::get) {
+        return Waker {
+            key,
+            target: Target::Executor,
+        };
+    }
+    current_asked()
+}
+
+/// [`current`] where no hint says which task runs.
+fn current_asked() -> Waker {
     match executor() {
         Some(e) => Waker {
             key: e.current(),
@@ -322,7 +340,11 @@ pub fn current() -> Waker {
 }
 
 /// The key of the running task, without the means to wake it.
+#[inline]
 pub fn current_key() -> TaskKey {
+    if let Some(key) = CURRENT.with(Cell::get) {
+        return key;
+    }
     match executor() {
         Some(e) => e.current(),
         None => thread_key(),
@@ -372,6 +394,7 @@ pub fn touch(object: &Object, op: Op) {
 /// On a plain thread, if a deadlock monitor declares that the wait can
 /// never end (see [`crate::parked`]): the panic carries the monitor's
 /// report.
+#[inline]
 pub fn block(blocked: BlockedOn) {
     match executor() {
         Some(e) => unwind_if_torn_down(e.block(&blocked)),
@@ -380,6 +403,7 @@ pub fn block(blocked: BlockedOn) {
 }
 
 /// Makes the task behind `waker` ready to retry its operation.
+#[inline]
 pub fn wake(waker: &Waker) {
     match &waker.target {
         Target::Thread(thread) => {
@@ -409,6 +433,7 @@ pub fn unready(waker: &Waker) {
 }
 
 /// Records that the running task now holds `object`.
+#[inline]
 pub fn acquired(object: &Object) {
     if HINTS.with(Cell::get).skip_holds {
         return;
@@ -419,6 +444,7 @@ pub fn acquired(object: &Object) {
 }
 
 /// Records that the running task released `object`.
+#[inline]
 pub fn released(object: &Object) {
     if HINTS.with(Cell::get).skip_holds {
         return;
@@ -633,6 +659,7 @@ fn executor() -> Option<&'static dyn Executor> {
     EXECUTOR.with(Cell::get)
 }
 
+#[inline]
 fn unwind_if_torn_down(resume: Resume) {
     if resume == Resume::Teardown {
         panic::resume_unwind(Box::new(Teardown));
@@ -696,8 +723,22 @@ pub fn set_hints(hints: Hints) {
     HINTS.with(|h| h.set(hints));
 }
 
+/// Tells primitives in advance which task runs, so that [`current`] and
+/// [`current_key`] cost no call: until it is called again or the executor
+/// is left, they answer `key`; `None` makes them ask the executor.
+///
+/// Only an executor whose [`Executor::unparker`] is `None` may give the
+/// hint: the wakers [`current`] makes from it go through
+/// [`Executor::set_ready`]. Entering an executor clears it.
+#[inline]
+pub fn set_current(key: Option<TaskKey>) {
+    CURRENT.with(|c| c.set(key));
+}
+
 thread_local! {
     static EXECUTOR: Cell<Option<&'static dyn Executor>> = const { Cell::new(None) };
+    /// The running task's key, as [`set_current`] last gave it.
+    static CURRENT: Cell<Option<TaskKey>> = const { Cell::new(None) };
     static HINTS: Cell<Hints> = const {
         Cell::new(Hints {
             tracks_races: None,

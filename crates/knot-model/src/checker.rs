@@ -367,7 +367,7 @@ impl Checker {
                 complete = true;
                 break;
             }
-            progress.tick(executions, session.depth());
+            progress.tick(executions, || session.depth());
             if self
                 .time_limit
                 .is_some_and(|limit| progress.elapsed() >= limit)
@@ -636,13 +636,16 @@ impl Progress {
         self.started.elapsed()
     }
 
-    fn tick(&mut self, executions: u64, depth: usize) {
+    /// Reports progress if a second has passed since the last report;
+    /// `depth` is asked only then.
+    fn tick(&mut self, executions: u64, depth: impl FnOnce() -> usize) {
         // Reading the clock costs more than a short execution: look at it
         // every so often.
         if executions % 256 != 0 || self.last.elapsed() < Duration::from_secs(1) {
             return;
         }
         self.last = Instant::now();
+        let depth = depth();
         let rate = executions as f64 / self.elapsed().as_secs_f64();
         eprintln!(
             "knot: {}: {executions} executions, depth {depth}, {rate:.0} executions/s",

@@ -36,20 +36,24 @@ pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
 type Task = Coroutine<Resume, Suspend, TaskEnd, DefaultStack>;
 
-/// Why a task's coroutine gave control back to the scheduling loop.
+/// Why a task's coroutine gave control back to the scheduling loop, and
+/// what the loop does next.
+///
+/// A task that stops running decides what runs after it in the same borrow
+/// of the state in which it stops, so that the loop only has to switch
+/// coroutines.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Suspend {
-    /// It reached a scheduling point and the scheduler picked this task.
-    Switch(usize),
-    /// It blocked.
-    Block,
-    /// The execution ends now (a failure was recorded).
+    /// Resume this task: the state is ready for it (see
+    /// [`Execution::enter`]).
+    Resume(usize),
+    /// Fire the earliest timer, then decide again.
+    Timer,
+    /// Nothing can run: judge how the execution ended.
+    Judge,
+    /// The execution ends now (a failure was recorded, or the task blocked
+    /// while the execution is torn down).
     Abort,
-    /// The running task spawned this task: run the child to its first
-    /// operation, then come back.
-    Start(usize),
-    /// A new task reached its first operation.
-    Started,
 }
 
 /// What a task is doing, as the scheduler sees it.
@@ -129,6 +133,9 @@ pub(crate) struct Execution {
     pub(crate) live: usize,
     generation: u32,
     pub(crate) current: usize,
+    /// The task that spawned the one being started, to resume once the
+    /// child reaches its first operation.
+    parent: Option<usize>,
     pub(crate) steps: u64,
     /// Events recorded so far: the operations that went ahead.
     events: u64,
@@ -286,6 +293,7 @@ impl Session {
                 live: 0,
                 generation: 0,
                 current: 0,
+                parent: None,
                 steps: 0,
                 events: 0,
                 max_steps,
@@ -369,12 +377,12 @@ impl Session {
         inspect: impl FnOnce(&Execution) -> R,
     ) -> R {
         let main = Rc::clone(main);
-        let coroutine = with(|ex| {
+        let (stack, mut coroutines) = with(|ex| {
             ex.reset();
             ex.new_task(TaskConfig::default(), None);
-            ex.take_stack(None)
-        })
-        .map(|stack| {
+            (ex.take_stack(None), mem::take(&mut ex.coroutines))
+        });
+        let coroutine = stack.map(|stack| {
             Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, input| {
                 register(yielder);
                 if input == Resume::Teardown {
@@ -387,7 +395,6 @@ impl Session {
                 }
             })
         });
-        let mut coroutines = with(|ex| mem::take(&mut ex.coroutines));
         match coroutine {
             Ok(coroutine) => match coroutines.first_mut() {
                 Some(first) => *first = Some(coroutine),
@@ -400,12 +407,13 @@ impl Session {
             ex.end_steps();
             ex.schedule.steps = ex.steps;
             ex.scheduler.end(ex.steps);
-            inspect(ex)
+            let result = inspect(ex);
+            ex.teardown = true;
+            ex.hint();
+            take_spawned(ex, &mut coroutines);
+            result
         });
-        teardown(&mut coroutines);
-        // Every coroutine is gone: the list keeps its length for the next
-        // execution.
-        with(|ex| ex.coroutines = coroutines);
+        teardown(coroutines);
         result
     }
 }
@@ -455,15 +463,22 @@ where
             }
             task::run_task(f, completion)
         });
-    let start = with(|ex| {
-        ex.spawned.push((id, coroutine));
-        ex.in_task && !ex.teardown
-    });
     // The child's code up to its first operation touches nothing other tasks
     // can see, so it runs as part of this step: scheduling it separately
     // would only add interleavings that differ in invisible work.
-    if start && suspend(Suspend::Start(id)) == Resume::Teardown {
-        panic::resume_unwind(Box::new(Teardown));
+    let start = with(|ex| {
+        ex.spawned.push((id, coroutine));
+        (ex.in_task && !ex.teardown).then(|| {
+            let yielder = ex.yielder();
+            ex.parent = Some(ex.current);
+            ex.enter(id);
+            yielder
+        })
+    });
+    if let Some(yielder) = start {
+        if yielder.suspend(Suspend::Resume(id)) == Resume::Teardown {
+            panic::resume_unwind(Box::new(Teardown));
+        }
     }
     handle
 }
@@ -486,7 +501,7 @@ fn register(yielder: &Yielder<Resume, Suspend>) {
     });
 }
 
-/// Gives control back to the scheduling loop.
+/// Gives control back to the scheduling loop, which does `why` next.
 fn suspend(why: Suspend) -> Resume {
     with(Execution::yielder).suspend(why)
 }
@@ -499,6 +514,7 @@ pub(crate) struct TaskYielder(*const Yielder<Resume, Suspend>);
 
 impl TaskYielder {
     /// Gives control back to the scheduling loop.
+    #[inline]
     pub(crate) fn suspend(self, why: Suspend) -> Resume {
         // SAFETY: `register` stored this pointer when the running coroutine
         // started, from the `&Yielder` its body received, and
@@ -521,7 +537,9 @@ fn take_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
 
 #[inline(never)]
 fn place_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
-    for (id, coroutine) in ex.spawned.drain(..) {
+    // Each goes to its own place: the order does not matter, and popping
+    // costs less than draining.
+    while let Some((id, coroutine)) = ex.spawned.pop() {
         if id >= coroutines.len() {
             coroutines.resize_with(id + 1, || None);
         }
@@ -531,102 +549,52 @@ fn place_spawned(ex: &mut Execution, coroutines: &mut Vec<Option<Task>>) {
 
 /// Resumes tasks until none can run or the execution fails.
 fn run_loop(coroutines: &mut Vec<Option<Task>>) {
-    /// What one borrow of the execution state decides.
-    enum Turn {
-        /// Resume this task's coroutine.
-        Resume(usize),
-        /// Fire the earliest timer.
-        Timer,
-        /// Nothing can run: judge how the execution ended.
-        Judge,
-        /// The execution ends now.
-        Stop,
-    }
-    let mut next = Some(0);
-    // The task that spawned the one being started, to resume afterwards.
-    let mut parent: Option<usize> = None;
-    // The task that ran last, with what its coroutine gave back.
-    let mut ran: Option<(usize, CoroutineResult<Suspend, TaskEnd>)> = None;
+    let mut next = with(|ex| {
+        ex.enter(0);
+        Suspend::Resume(0)
+    });
     loop {
-        // One borrow both takes in what the last task did and picks and
-        // prepares the next.
-        let turn = with(|ex| {
-            if let Some((task, result)) = ran.take() {
-                ex.in_task = false;
-                take_spawned(ex, coroutines);
-                match result {
-                    CoroutineResult::Yield(why) => match why {
-                        Suspend::Abort => return Turn::Stop,
-                        Suspend::Start(child) => {
-                            parent = Some(task);
-                            next = Some(child);
-                        }
-                        Suspend::Switch(to) => next = Some(to),
-                        Suspend::Block | Suspend::Started => next = parent.take(),
-                    },
-                    CoroutineResult::Return(end) => {
+        next = match next {
+            Suspend::Resume(task) => {
+                let coroutine = match coroutines.get_mut(task).and_then(Option::as_mut) {
+                    Some(coroutine) => coroutine,
+                    // A task spawned since the loop last looked.
+                    None => {
+                        with(|ex| take_spawned(ex, coroutines));
+                        coroutines[task]
+                            .as_mut()
+                            .expect("knot: a runnable task has no coroutine")
+                    }
+                };
+                match coroutine.resume(Resume::Run) {
+                    // The task decided what runs next before it stopped.
+                    CoroutineResult::Yield(next) => next,
+                    CoroutineResult::Return(end) => with(|ex| {
+                        ex.in_task = false;
+                        take_spawned(ex, coroutines);
                         if let Some(coroutine) = coroutines[task].take() {
                             ex.stacks.push(coroutine.into_stack());
                         }
                         ex.finish(task, end);
-                        next = parent.take();
                         if ex.finding.is_some() {
-                            return Turn::Stop;
+                            return Suspend::Abort;
                         }
-                    }
+                        ex.after()
+                    }),
                 }
             }
-            let task = match next.take() {
-                Some(task) => task,
-                None => match ex.pick(None) {
-                    Next::Task(task) => task,
-                    Next::Timer => return Turn::Timer,
-                    Next::Nothing => return Turn::Judge,
-                },
-            };
-            ex.current = task;
-            ex.in_task = true;
-            for timer in &mut ex.timers {
-                timer.idle = false;
-            }
-            // Asked first, so that the state of a task that was not in a
-            // block is not copied out.
-            if ex.tasks[task].in_block {
-                if let State::Blocked { on, .. } = ex.tasks[task].state {
-                    ex.tasks[task].in_block = false;
-                    // The wait ended: the operation completes now, which
-                    // may be after main returned even though it was asked
-                    // for before.
-                    ex.note_effect(on.op, on.site);
-                    if ex.tracking {
-                        ex.footprint.push(Access::wake(&on.object, on.op));
-                    }
-                }
-            }
-            if !matches!(ex.tasks[task].state, State::Runnable) {
-                ex.set_state(task, State::Runnable);
-            }
-            if let Some((op, object, site)) = ex.tasks[task].pending.take() {
-                ex.record(op, object.as_ref(), site);
-            }
-            Turn::Resume(task)
-        });
-        match turn {
-            Turn::Resume(task) => {
-                let result = coroutines[task]
-                    .as_mut()
-                    .expect("knot: a runnable task has no coroutine")
-                    .resume(Resume::Run);
-                ran = Some((task, result));
-            }
-            Turn::Timer => {
+            Suspend::Timer => {
                 if fire_timer() {
                     return;
                 }
+                with(Execution::after)
             }
-            Turn::Judge => break,
-            Turn::Stop => return,
-        }
+            Suspend::Judge => break,
+            Suspend::Abort => {
+                with(|ex| ex.in_task = false);
+                return;
+            }
+        };
     }
     with(Execution::judge_end);
 }
@@ -689,12 +657,11 @@ fn fire_timer() -> bool {
 
 /// Ends every task that is still suspended, unwinding its stack while knot
 /// operations do nothing, then drops the timers that did not fire.
-fn teardown(coroutines: &mut Vec<Option<Task>>) {
-    with(|ex| {
-        ex.teardown = true;
-        ex.hint();
-        take_spawned(ex, coroutines);
-    });
+///
+/// The state is marked as torn down already. The list of coroutines goes
+/// back to the state afterwards, empty but keeping its length for the next
+/// execution.
+fn teardown(mut coroutines: Vec<Option<Task>>) {
     // Only the tasks that still have a coroutine need anything: the others
     // finished. A destructor may spawn more, which join the list.
     let mut task = 0;
@@ -704,7 +671,7 @@ fn teardown(coroutines: &mut Vec<Option<Task>>) {
             continue;
         };
         with(|ex| {
-            ex.current = task;
+            ex.set_current(task);
             ex.in_task = true;
         });
         // A task that never started drops its closure in its own
@@ -722,23 +689,27 @@ fn teardown(coroutines: &mut Vec<Option<Task>>) {
         with(|ex| {
             ex.stacks.extend(stack);
             ex.in_task = false;
-            take_spawned(ex, coroutines);
+            take_spawned(ex, &mut coroutines);
         });
         task += 1;
     }
+    // Timers are dropped outside the state: their actions' captures may run
+    // knot code.
     let timers = with(|ex| mem::take(&mut ex.timers));
     drop(timers);
     with(|ex| {
         ex.teardown = false;
         ex.hint();
+        ex.coroutines = coroutines;
     });
 }
 
 impl Execution {
     fn reset(&mut self) {
         self.generation = self.generation.wrapping_add(1);
+        self.set_current(0);
         self.live = 0;
-        self.current = 0;
+        self.parent = None;
         self.steps = 0;
         self.events = 0;
         self.main_returned = false;
@@ -833,6 +804,67 @@ impl Execution {
         id
     }
 
+    /// Decides what runs now that the running task has stopped (it
+    /// blocked, reached its first operation or finished) and prepares it:
+    /// the task that spawned it if it was being started, otherwise the
+    /// scheduler's choice.
+    pub(crate) fn after(&mut self) -> Suspend {
+        let task = match self.parent.take() {
+            Some(parent) => parent,
+            None => match self.pick(None) {
+                Next::Task(task) => task,
+                Next::Timer => {
+                    self.in_task = false;
+                    return Suspend::Timer;
+                }
+                Next::Nothing => {
+                    self.in_task = false;
+                    return Suspend::Judge;
+                }
+            },
+        };
+        self.enter(task);
+        Suspend::Resume(task)
+    }
+
+    /// Prepares the state for `task` to run: it becomes the current task,
+    /// the end of its wait is noted, and the operation it was suspended
+    /// before is recorded, as it now goes ahead.
+    #[inline]
+    pub(crate) fn enter(&mut self, task: usize) {
+        self.set_current(task);
+        self.in_task = true;
+        for timer in &mut self.timers {
+            timer.idle = false;
+        }
+        // One look at the task's slot: whether it is resumed from a block,
+        // whether it is runnable already, and what it was about to do.
+        let slot = &mut self.tasks[task];
+        let waited = match slot.state {
+            State::Blocked { on, .. } if slot.in_block => {
+                slot.in_block = false;
+                Some(on)
+            }
+            _ => None,
+        };
+        let runnable = matches!(slot.state, State::Runnable);
+        let pending = slot.pending.take();
+        if let Some(on) = waited {
+            // The wait ended: the operation completes now, which may be
+            // after main returned even though it was asked for before.
+            self.note_effect(on.op, on.site);
+            if self.tracking {
+                self.footprint.push(Access::wake(&on.object, on.op));
+            }
+        }
+        if !runnable {
+            self.set_state(task, State::Runnable);
+        }
+        if let Some((op, object, site)) = pending {
+            self.record(op, object.as_ref(), site);
+        }
+    }
+
     fn take_stack(&mut self, size: Option<usize>) -> std::io::Result<DefaultStack> {
         match size {
             Some(size) if size != self.stack_size => DefaultStack::new(size),
@@ -849,6 +881,7 @@ impl Execution {
     /// # Panics
     ///
     /// Panics if no task of the checker is running.
+    #[inline(always)]
     pub(crate) fn yielder(&mut self) -> TaskYielder {
         assert!(
             self.in_task,
@@ -857,12 +890,20 @@ impl Execution {
         TaskYielder(self.tasks[self.current].yielder)
     }
 
+    /// Makes `task` the current task, and tells the primitives in advance
+    /// (see [`executor::set_current`]).
+    #[inline]
+    fn set_current(&mut self, task: usize) {
+        self.current = task;
+        executor::set_current(Some(self.key(task)));
+    }
+
     fn key(&self, task: usize) -> TaskKey {
         TaskKey((u64::from(self.generation) << 32) | task as u64)
     }
 
     /// Sets a task's state, keeping [`can_run`](Self::can_run) current.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_state(&mut self, task: usize, state: State) {
         let can_run = matches!(state, State::Runnable | State::Blocked { ready: true, .. });
         self.tasks[task].state = state;
@@ -974,9 +1015,13 @@ impl Execution {
     }
 
     /// Remembers the first effect of the running task after main returned.
+    #[inline]
     fn note_effect(&mut self, op: Op, site: &'static Location<'static>) {
+        if !self.main_returned {
+            return;
+        }
         let slot = &mut self.tasks[self.current];
-        if self.main_returned && op.has_effect() && !slot.daemon && slot.late_effect.is_none() {
+        if op.has_effect() && !slot.daemon && slot.late_effect.is_none() {
             slot.late_effect = Some((op, site));
         }
     }

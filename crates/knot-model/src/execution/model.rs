@@ -13,7 +13,8 @@ use knot_core::object::Object;
 use knot_core::op::Op;
 
 use super::{
-    fire_timer, suspend, with, Event, Finding, Next, PendingTimer, State, Suspend, TaskYielder,
+    fire_timer, suspend, with, Event, Execution, Finding, Next, PendingTimer, State, Suspend,
+    TaskYielder,
 };
 use crate::dpor::Access;
 
@@ -39,91 +40,119 @@ fn point(
     op: Op,
     object: Option<&Object>,
     site: &'static Location<'static>,
-    wait: Option<(BlockedOn, bool)>,
+    wait: Option<(&BlockedOn, bool)>,
 ) -> Resume {
-    let mut first = true;
+    match decide(op, object, site, wait, true) {
+        Step::Inert | Step::Go => Resume::Run,
+        // The scheduling loop records the operation when it resumes the
+        // task to go ahead: not when it asked, as other tasks may run in
+        // between.
+        Step::Suspend(why, yielder) => yielder.suspend(why),
+        Step::FireTimer => point_after_timers(op, object, site, wait),
+    }
+}
+
+/// The rest of [`point`] once the scheduler chose to fire a timer: time
+/// passes while the task works, so the timer fires, then the scheduler
+/// decides again. Out of line, so that the common case stays small.
+#[cold]
+#[inline(never)]
+fn point_after_timers(
+    op: Op,
+    object: Option<&Object>,
+    site: &'static Location<'static>,
+    wait: Option<(&BlockedOn, bool)>,
+) -> Resume {
     loop {
-        let step = with(|ex| {
-            if ex.firing && ex.tracking {
-                if let Some(object) = object {
-                    ex.footprint.push(Access::of(object, op));
-                }
-            }
-            if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
-                return Step::Inert;
-            }
-            let task = ex.current;
-            if !ex.tasks[task].started {
-                // The end of the spawn that started it: the task now waits
-                // to be scheduled like any other.
-                ex.tasks[task].started = true;
-                if let Some((on, ready)) = wait {
-                    ex.set_state(task, State::Blocked { on, ready });
-                    if !ready {
-                        ex.trace_wait(op, object, site);
-                    }
-                }
-                ex.tasks[task].pending = Some((op, object.copied(), site));
-                return Step::Suspend(Suspend::Started, ex.yielder());
-            }
-            ex.steps += 1;
-            if ex.steps > ex.max_steps {
-                ex.finding = Some(Finding::StepLimit {
-                    limit: ex.max_steps,
-                });
-                return Step::Suspend(Suspend::Abort, ex.yielder());
-            }
-            if let (Some((on, ready)), true) = (wait, first) {
-                ex.set_state(task, State::Blocked { on, ready });
-                if ex.detailed {
-                    ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
-                }
-            }
-            if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
-                // It cannot go on; the scheduling loop picks who runs.
-                if first {
-                    ex.trace_wait(op, object, site);
-                }
-                ex.tasks[task].pending = Some((op, object.copied(), site));
-                return Step::Suspend(Suspend::Block, ex.yielder());
-            }
-            match ex.pick(Some(task)) {
-                Next::Task(next) if next == task => {
-                    // A task at a plain operation is runnable already.
-                    if !matches!(ex.tasks[task].state, State::Runnable) {
-                        ex.set_state(task, State::Runnable);
-                    }
-                    // Recorded now: it goes ahead at once.
-                    ex.record(op, object, site);
-                    Step::Go
-                }
-                Next::Task(next) => {
-                    ex.tasks[task].pending = Some((op, object.copied(), site));
-                    Step::Suspend(Suspend::Switch(next), ex.yielder())
-                }
-                Next::Timer => Step::FireTimer,
-                Next::Nothing => Step::Suspend(Suspend::Abort, ex.yielder()),
-            }
-        });
-        first = false;
-        match step {
+        if fire_timer() {
+            // The execution ends; the task is only resumed to be torn down.
+            return suspend(Suspend::Abort);
+        }
+        with(|ex| ex.steps -= 1);
+        match decide(op, object, site, wait, false) {
             Step::Inert | Step::Go => return Resume::Run,
-            // The scheduling loop records the operation when it resumes the
-            // task to go ahead: not when it asked, as other tasks may run in
-            // between.
             Step::Suspend(why, yielder) => return yielder.suspend(why),
-            // Time passes while the task works: fire the timer, then
-            // decide again.
-            Step::FireTimer => {
-                if fire_timer() {
-                    // The execution ends; the task is only resumed to be
-                    // torn down.
-                    return suspend(Suspend::Abort);
-                }
-                with(|ex| ex.steps -= 1);
-            }
+            Step::FireTimer => {}
         }
     }
+}
+
+/// What a scheduling point decides, in one borrow of the state; `first` is
+/// false when the task asks again after a timer fired.
+#[inline]
+fn decide(
+    op: Op,
+    object: Option<&Object>,
+    site: &'static Location<'static>,
+    wait: Option<(&BlockedOn, bool)>,
+    first: bool,
+) -> Step {
+    with(move |ex| {
+        if ex.firing && ex.tracking {
+            if let Some(object) = object {
+                ex.footprint.push(Access::of(object, op));
+            }
+        }
+        if ex.teardown || ex.firing || !ex.in_task || thread::panicking() {
+            return Step::Inert;
+        }
+        let task = ex.current;
+        if !ex.tasks[task].started {
+            // The end of the spawn that started it: the task now waits
+            // to be scheduled like any other.
+            ex.tasks[task].started = true;
+            if let Some((&on, ready)) = wait {
+                ex.set_state(task, State::Blocked { on, ready });
+                if !ready {
+                    ex.trace_wait(op, object, site);
+                }
+            }
+            ex.tasks[task].pending = Some((op, object.copied(), site));
+            let yielder = ex.yielder();
+            return Step::Suspend(ex.after(), yielder);
+        }
+        ex.steps += 1;
+        if ex.steps > ex.max_steps {
+            ex.finding = Some(Finding::StepLimit {
+                limit: ex.max_steps,
+            });
+            return Step::Suspend(Suspend::Abort, ex.yielder());
+        }
+        if let (Some((&on, ready)), true) = (wait, first) {
+            ex.set_state(task, State::Blocked { on, ready });
+            if ex.detailed {
+                ex.tasks[task].wait_stack = Some(Backtrace::new_unresolved());
+            }
+        }
+        if matches!(ex.tasks[task].state, State::Blocked { ready: false, .. }) {
+            // It cannot go on; the scheduling loop picks who runs.
+            if first {
+                ex.trace_wait(op, object, site);
+            }
+            ex.tasks[task].pending = Some((op, object.copied(), site));
+            let yielder = ex.yielder();
+            return Step::Suspend(ex.after(), yielder);
+        }
+        match ex.pick(Some(task)) {
+            Next::Task(next) if next == task => {
+                // A task at a plain operation is runnable already.
+                if !matches!(ex.tasks[task].state, State::Runnable) {
+                    ex.set_state(task, State::Runnable);
+                }
+                // Recorded now: it goes ahead at once.
+                ex.record(op, object, site);
+                Step::Go
+            }
+            Next::Task(next) => {
+                ex.tasks[task].pending = Some((op, object.copied(), site));
+                let yielder = ex.yielder();
+                ex.enter(next);
+                Step::Suspend(Suspend::Resume(next), yielder)
+            }
+            Next::Timer => Step::FireTimer,
+            Next::Nothing => Step::Suspend(Suspend::Abort, ex.yielder()),
+        }
+    })
 }
 
 /// The executor the primitives see while a check runs on this thread.
@@ -159,7 +188,7 @@ impl Executor for Model {
             blocked.op,
             Some(&blocked.object),
             blocked.site,
-            Some((*blocked, ready)),
+            Some((blocked, ready)),
         )
     }
 
@@ -172,67 +201,36 @@ impl Executor for Model {
     }
 
     fn block(&self, blocked: &BlockedOn) -> Resume {
-        let yielder = with(|ex| {
-            if !ex.teardown {
-                let current = ex.current;
-                let waiting = matches!(ex.tasks[current].state, State::Runnable);
-                ex.set_state(
-                    current,
-                    State::Blocked {
-                        on: *blocked,
-                        ready: false,
-                    },
-                );
-                // The scheduling loop notes the end of the wait when it
-                // resumes the task.
-                ex.tasks[current].in_block = true;
-                if waiting && ex.in_task {
-                    ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
-                }
-                if ex.detailed {
-                    ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
-                }
+        let (next, yielder) = with(|ex| {
+            let yielder = ex.yielder();
+            if ex.teardown {
+                // Never resumed: the teardown abandons the task.
+                return (Suspend::Abort, yielder);
             }
-            ex.yielder()
+            let current = ex.current;
+            let waiting = matches!(ex.tasks[current].state, State::Runnable);
+            ex.set_state(
+                current,
+                State::Blocked {
+                    on: *blocked,
+                    ready: false,
+                },
+            );
+            // The end of the wait is noted when the task is resumed.
+            ex.tasks[current].in_block = true;
+            if waiting && ex.in_task {
+                ex.trace_wait(blocked.op, Some(&blocked.object), blocked.site);
+            }
+            if ex.detailed {
+                ex.tasks[current].wait_stack = Some(Backtrace::new_unresolved());
+            }
+            (ex.after(), yielder)
         });
-        yielder.suspend(Suspend::Block)
+        yielder.suspend(next)
     }
 
     fn set_ready(&self, task: TaskKey, ready: bool) {
-        with(|ex| {
-            let index = (task.0 & u64::from(u32::MAX)) as usize;
-            if task != ex.key(index) || index >= ex.live {
-                // A waiter left over from an earlier execution.
-                return;
-            }
-            if let State::Blocked { on, ready: was } = &mut ex.tasks[index].state {
-                if ready == *was {
-                    return;
-                }
-                // Changed in place: only readiness changes.
-                *was = ready;
-                let unreadied = (!ready && !ex.teardown).then_some(*on);
-                ex.mark(index, ready);
-                if ready {
-                    ex.wakes += 1;
-                }
-                if let Some(on) = unreadied {
-                    // It was about to go on; from here it waits.
-                    ex.events += 1;
-                    if ex.detailed {
-                        let step = ex.events;
-                        ex.trace.push(Event {
-                            step,
-                            task: index,
-                            op: on.op,
-                            object: Some(on.object),
-                            site: Some(on.site),
-                            blocks: true,
-                        });
-                    }
-                }
-            }
-        });
+        with(|ex| ex.set_ready(task, ready));
     }
 
     fn acquired(&self, object: &Object) {
@@ -372,6 +370,46 @@ impl Executor for Model {
             Resume::Teardown
         } else {
             suspend(Suspend::Abort)
+        }
+    }
+}
+
+impl Execution {
+    /// [`Model::set_ready`] on the borrowed state: out of line, so that the
+    /// borrow around it is small enough to be inlined.
+    #[inline(never)]
+    fn set_ready(&mut self, task: TaskKey, ready: bool) {
+        let index = (task.0 & u64::from(u32::MAX)) as usize;
+        if task != self.key(index) || index >= self.live {
+            // A waiter left over from an earlier execution.
+            return;
+        }
+        if let State::Blocked { on, ready: was } = &mut self.tasks[index].state {
+            if ready == *was {
+                return;
+            }
+            // Changed in place: only readiness changes.
+            *was = ready;
+            let unreadied = (!ready && !self.teardown).then_some(*on);
+            self.mark(index, ready);
+            if ready {
+                self.wakes += 1;
+            }
+            if let Some(on) = unreadied {
+                // It was about to go on; from here it waits.
+                self.events += 1;
+                if self.detailed {
+                    let step = self.events;
+                    self.trace.push(Event {
+                        step,
+                        task: index,
+                        op: on.op,
+                        object: Some(on.object),
+                        site: Some(on.site),
+                        blocks: true,
+                    });
+                }
+            }
         }
     }
 }
