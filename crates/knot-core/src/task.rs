@@ -7,11 +7,10 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use crate::clock::VectorClock;
-use crate::executor::{self, BlockedOn, Teardown};
+use crate::executor::{self, BlockedOn, Teardown, Waker};
 use crate::object::Object;
 use crate::op::Op;
 use crate::sync::state;
-use crate::waiters::WaitList;
 
 /// The number of a task: under the checker 0 is main and spawned tasks count
 /// up from 1 in each execution; live, numbers are unique in the process.
@@ -54,7 +53,9 @@ pub struct TaskConfig {
 /// that nobody joins is itself reported by the checker.
 #[must_use = "dropping a JoinHandle detaches the task; call `join` to wait for it"]
 pub struct JoinHandle<T> {
-    slot: Holder<T>,
+    /// The record that holds the slot: the slot itself (see
+    /// [`result_slot`]) or an executor's record that embeds it.
+    slot: Arc<dyn HoldsResult<T>>,
     /// Whether `join` took the result, so that dropping the handle has
     /// nothing left to do.
     joined: bool,
@@ -133,20 +134,10 @@ pub trait HoldsResult<T>: Send + Sync {
     fn result_slot(&self) -> &ResultSlot<T>;
 }
 
-/// How a join handle reaches its slot.
-enum Holder<T> {
-    /// A slot of its own, from [`result_slot`].
-    Own(Arc<ResultSlot<T>>),
-    /// A slot embedded in an executor's record.
-    Embedded(Arc<dyn HoldsResult<T>>),
-}
-
-impl<T> Holder<T> {
-    fn get(&self) -> &ResultSlot<T> {
-        match self {
-            Holder::Own(slot) => slot,
-            Holder::Embedded(holder) => holder.result_slot(),
-        }
+/// A slot of its own holds itself, as [`result_slot`] makes it.
+impl<T: Send> HoldsResult<T> for ResultSlot<T> {
+    fn result_slot(&self) -> &ResultSlot<T> {
+        self
     }
 }
 
@@ -155,7 +146,9 @@ struct SlotState<T> {
     /// What the executor asked the handle to keep; see
     /// [`JoinHandle::keep_alive`].
     kept: Option<Arc<dyn Any + Send + Sync>>,
-    waiters: WaitList<()>,
+    /// The joiner waiting for the result: there is one handle, so at most
+    /// one.
+    waiter: Option<Waker>,
     /// The task's clock when it ended: joining acquires it.
     clock: VectorClock,
     /// Whether the handle is gone: the task then drops its own outcome.
@@ -164,18 +157,12 @@ struct SlotState<T> {
 
 /// Creates the two halves of a task's result slot: the handle the spawner
 /// keeps and the completion the task fills when it ends.
-pub fn result_slot<T>(
+pub fn result_slot<T: Send + 'static>(
     task: TaskId,
     spawned: &'static Location<'static>,
 ) -> (JoinHandle<T>, Completion<T>) {
     let slot = Arc::new(ResultSlot::new(task, spawned));
-    (
-        JoinHandle {
-            slot: Holder::Own(Arc::clone(&slot)),
-            joined: false,
-        },
-        Completion { slot },
-    )
+    (JoinHandle::from_holder(slot.clone()), Completion { slot })
 }
 
 /// Runs a task's closure, catching its panic, and delivers the outcome to
@@ -209,7 +196,7 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join(mut self) -> Result<T, JoinError> {
         let site = Location::caller();
-        let slot = self.slot.get();
+        let slot = self.slot.result_slot();
         let blocked = BlockedOn {
             object: slot.task,
             op: Op::Join,
@@ -227,14 +214,13 @@ impl<T> JoinHandle<T> {
             self.joined = true;
             return result;
         }
-        let me = executor::current();
-        st.waiters.register(&me, ());
+        st.waiter = Some(executor::current());
         drop(st);
         executor::wait_point(blocked, false);
         loop {
             let mut st = state(&slot.state);
             if let Some(result) = st.result.take() {
-                st.waiters.remove(me.key());
+                st.waiter = None;
                 executor::acquire(&st.clock);
                 drop(st);
                 executor::joined(slot.task.id());
@@ -271,7 +257,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(Arc::strong_count(&record), 1);
     /// ```
     pub fn keep_alive(&self, value: Arc<dyn Any + Send + Sync>) {
-        state(&self.slot.get().state).kept = Some(value);
+        state(&self.slot.result_slot().state).kept = Some(value);
     }
 
     /// A handle on the result slot that `holder` embeds: for executors that
@@ -283,19 +269,19 @@ impl<T> JoinHandle<T> {
     /// allocated it is much cheaper for the allocator.
     pub fn from_holder(holder: Arc<dyn HoldsResult<T>>) -> JoinHandle<T> {
         JoinHandle {
-            slot: Holder::Embedded(holder),
+            slot: holder,
             joined: false,
         }
     }
 
     /// The number of the task.
     pub fn id(&self) -> TaskId {
-        TaskId(self.slot.get().task.id())
+        TaskId(self.slot.result_slot().task.id())
     }
 
     /// Whether the task has finished, so that `join` would not wait.
     pub fn is_finished(&self) -> bool {
-        state(&self.slot.get().state).result.is_some()
+        state(&self.slot.result_slot().state).result.is_some()
     }
 }
 
@@ -310,7 +296,7 @@ impl<T> Drop for JoinHandle<T> {
             return;
         }
         let outcome = {
-            let mut st = state(&self.slot.get().state);
+            let mut st = state(&self.slot.result_slot().state);
             st.detached = true;
             st.result.take()
         };
@@ -333,7 +319,7 @@ impl<T> ResultSlot<T> {
             state: StdMutex::new(SlotState {
                 result: None,
                 kept: None,
-                waiters: WaitList::new(),
+                waiter: None,
                 clock: VectorClock::new(),
                 detached: false,
             }),
@@ -379,7 +365,9 @@ impl<T> ResultSlot<T> {
             return;
         }
         st.result = Some(result);
-        st.waiters.refresh(|_| true);
+        if let Some(joiner) = &st.waiter {
+            executor::wake(joiner);
+        }
     }
 }
 

@@ -50,7 +50,7 @@ use knot_core::executor::BlockedOn;
 use knot_core::object::Object;
 use knot_core::task::{TaskConfig, TaskId};
 
-use crate::task::{Runnable, Status, Task, TaskRef};
+use crate::task::{Origin, Runnable, Status, Task, TaskRef};
 
 /// How long a leak check waits, by default, for tasks to finish on their
 /// own before it reports them: two seconds.
@@ -478,9 +478,9 @@ static SHARDS: [CachePadded<Mutex<Shard>>; SHARD_COUNT] =
     [const { CachePadded::new(Mutex::new(Shard::new())) }; SHARD_COUNT];
 const SHARD_COUNT: usize = 16;
 
-/// Tasks that could not start, kept so that the registry can show why; the
-/// oldest are forgotten past [`FAILED_KEPT`].
-static FAILED: Mutex<VecDeque<TaskRef>> = Mutex::new(VecDeque::new());
+/// Tasks that could not start, with why, kept so that the registry can
+/// show them; the oldest are forgotten past [`FAILED_KEPT`].
+static FAILED: Mutex<VecDeque<(TaskRef, String)>> = Mutex::new(VecDeque::new());
 const FAILED_KEPT: usize = 1024;
 
 /// Notified whenever a task finishes, for the leak checks that wait.
@@ -563,7 +563,7 @@ fn registered() -> Vec<TaskRef> {
     tasks
 }
 
-fn failed() -> MutexGuard<'static, VecDeque<TaskRef>> {
+fn failed() -> MutexGuard<'static, VecDeque<(TaskRef, String)>> {
     FAILED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -572,35 +572,37 @@ fn failed() -> MutexGuard<'static, VecDeque<TaskRef>> {
 /// gone but for its record, which its handle keeps.
 fn collect(mut keep: impl FnMut(&Task, &Status) -> bool) -> Vec<TaskInfo> {
     let mut out = Vec::new();
-    let mut add = |task: &TaskRef| {
-        let status = task.status().clone();
+    let mut add = |task: &TaskRef, error: Option<&String>| {
+        let status = task.status();
         if keep(task, &status) {
-            out.push(info(task, status));
+            out.push(info(task, status, error.cloned()));
         }
     };
     registered()
         .iter()
         .filter(|task| !task.has_ended())
-        .for_each(&mut add);
-    failed().iter().for_each(&mut add);
+        .for_each(|task| add(task, None));
+    failed()
+        .iter()
+        .for_each(|(task, error)| add(task, Some(error)));
     out.sort_by_key(|t| t.id);
     out
 }
 
-fn info(task: &Task, status: Status) -> TaskInfo {
+fn info(task: &Task, status: Status, error: Option<String>) -> TaskInfo {
     TaskInfo {
         id: task.id,
         name: task.display_name(),
         site: task.site,
-        parent: task.parent,
-        origin: task.origin.map(String::from),
+        parent: task.parent(),
+        origin: task.origin.cloned(),
         daemon: task.daemon,
         state: status.state,
-        since: status.since,
-        spawned: task.spawned,
+        since: status.since.instant(),
+        spawned: task.spawned(),
         blocked_on: status.blocked.map(|b| b.to_string()),
         blocked: status.blocked,
-        error: status.error,
+        error,
         holds: status.holds,
     }
 }
@@ -640,7 +642,7 @@ fn wait_until_gone(grace: Duration, alive: impl Fn(&Task, &Status) -> bool) -> V
 /// calling thread (or task); [`insert`] enters it.
 pub(crate) fn describe(id: TaskId, config: &TaskConfig, site: &'static Location<'static>) -> Task {
     let spawner = crate::scheduler::with_current(|spawner| {
-        (Some(spawner.id), spawner.origin, spawner.scopes.clone())
+        (Some(spawner.id), spawner.origin, spawner.scopes().cloned())
     });
     let (parent, origin, scopes) = spawner.unwrap_or_else(|| {
         (
@@ -663,7 +665,7 @@ pub(crate) fn insert(task: &TaskRef) {
 /// Marks a task finished: its closure returned or panicked. Called before
 /// its result reaches its join handle, so a joined task is never a leak.
 pub(crate) fn finished(task: &Task) {
-    task.set_state_keeping_since(TaskState::Finished);
+    task.set_finished();
     notify_watchers();
 }
 
@@ -694,13 +696,13 @@ pub(crate) fn forget(task: &Task) {
 /// Moves a task that could not start from the live tasks to the failed
 /// ones, with the reason.
 pub(crate) fn failed_to_start(task: &TaskRef, error: String) {
-    task.fail_to_start(error);
+    task.fail_to_start();
     forget(task);
     let mut failed = failed();
     if failed.len() == FAILED_KEPT {
         failed.pop_front();
     }
-    failed.push_back(Arc::clone(task));
+    failed.push_back((Arc::clone(task), error));
     drop(failed);
     notify_watchers();
 }
@@ -712,19 +714,19 @@ pub(crate) fn find(id: TaskId) -> Option<TaskRef> {
 
 /// Whether the leak guard `scope` watches `task`.
 fn watched(task: &Task, scope: u64) -> bool {
-    task.scopes.as_deref().is_some_and(|s| s.contains(&scope))
+    task.scopes().is_some_and(|s| s.contains(&scope))
 }
 
 /// The one copy of a thread's name that tasks refer to: names are few
 /// (one per thread that spawns), and tasks spawned in a loop then share it
 /// without counting references across threads.
-fn intern(name: &str) -> &'static str {
-    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+fn intern(name: &str) -> Origin {
+    static NAMES: Mutex<Vec<Origin>> = Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(known) = names.iter().find(|n| **n == name) {
+    if let Some(known) = names.iter().find(|n| ***n == name) {
         return known;
     }
-    let leaked: &'static str = Box::leak(name.into());
+    let leaked: Origin = Box::leak(Box::new(name.to_owned()));
     names.push(leaked);
     leaked
 }
@@ -745,7 +747,7 @@ thread_local! {
     /// The leak guards alive on this plain thread, innermost last.
     static SCOPES: RefCell<Option<Arc<[u64]>>> = const { RefCell::new(None) };
     /// The name of this plain thread, for the tasks it spawns.
-    static ORIGIN: OnceCell<Option<&'static str>> = const { OnceCell::new() };
+    static ORIGIN: OnceCell<Option<Origin>> = const { OnceCell::new() };
 }
 
 #[cfg(test)]

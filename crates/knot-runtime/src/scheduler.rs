@@ -29,7 +29,7 @@ use knot_core::live_clock::{self, TaskClock};
 
 use crate::config::Config;
 use crate::counter::Counter;
-use crate::registry::{self, TaskState};
+use crate::registry;
 use crate::stack::StackPool;
 use crate::task::{Parked, Task, TaskRef};
 
@@ -463,7 +463,7 @@ fn steal<T>(mut attempt: impl FnMut() -> Steal<T>) -> Option<T> {
 
 fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
     let index = local.index;
-    let stack = match local.stacks.take(task.stack_size) {
+    let stack = match local.stacks.take(task.stack_size()) {
         Ok(stack) => stack,
         Err(error) => {
             tracing::warn!(target: "knot", task = task.id.as_u64(), %error, "task failed to start");
@@ -489,8 +489,8 @@ fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
         .flatten();
     let clock = TaskClock::new(inherited);
     let slot = local.free.pop().unwrap_or(local.slots.len());
+    // Its home also tells the registry it has started (see `Task::status`).
     task.set_home(index, slot);
-    task.set_state_keeping_since(TaskState::Running);
     tracing::trace!(target: "knot", task = task.id.as_u64(), worker = index, "start");
     let started = Some(Started {
         coroutine,
@@ -556,7 +556,7 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
                 coroutine, task, ..
             } = started;
             let stack = coroutine.into_stack();
-            local.stacks.give(stack, task.stack_size);
+            local.stacks.give(stack, task.stack_size());
             local.free.push(slot);
             // Traced before it leaves the registry, so that whoever sees it
             // gone can find the event.

@@ -2,10 +2,11 @@
 //! registry, what it is doing, and the small state machine that lets any
 //! thread wake it without losing a wake-up.
 
+use std::num::NonZeroU64;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::atomic::AtomicCell;
 use knot_core::clock::VectorClock;
@@ -144,25 +145,31 @@ impl Drop for Finished<'_> {
 /// The coroutine itself is not here: it never leaves the worker that
 /// started it, which keeps it in a slot of its own (see `scheduler`). This
 /// record is what wakers, the registry and the monitor hold.
+///
+/// It is kept small: a program may hold many thousands of records at once,
+/// and each byte of them is memory the spawning thread must first fault in.
+/// What few tasks have is out of line, in [`Extra`].
 #[derive(Debug)]
 pub(crate) struct Task {
     pub(crate) id: TaskId,
-    pub(crate) name: Option<String>,
     pub(crate) site: &'static Location<'static>,
-    pub(crate) parent: Option<TaskId>,
-    pub(crate) origin: Option<&'static str>,
-    /// The leak guards that watch this task (those of the thread its tree
-    /// started on).
-    pub(crate) scopes: Option<Arc<[u64]>>,
+    /// The name, stack size and leak guards of the tasks that have any.
+    extra: Option<Box<Extra>>,
+    /// The spawning task's number, if a task spawned it (live numbers start
+    /// at 1).
+    parent: Option<NonZeroU64>,
+    pub(crate) origin: Option<Origin>,
     pub(crate) daemon: bool,
-    /// The size of stack it asked for; `None` for the default.
-    pub(crate) stack_size: Option<usize>,
-    inherited: Inherited,
-    pub(crate) spawned: Instant,
-    status: Mutex<Status>,
     run: AtomicU8,
+    /// Set when its closure has returned or unwound: from then on the
+    /// registry shows it finished, whatever `status` says, so that a
+    /// finishing task takes no lock to say so.
+    finished: AtomicBool,
+    inherited: Inherited,
+    spawned: Timestamp,
+    status: Mutex<Status>,
     /// The worker that started the task and the slot of its coroutine there;
-    /// set once, when it starts.
+    /// set once, when it starts. Until then the task is queued.
     home: AtomicUsize,
     /// Where the registry keeps it (see `registry::insert`); `usize::MAX`
     /// when it is not there.
@@ -170,6 +177,22 @@ pub(crate) struct Task {
     /// The call site of its last knot operation when it last gave its
     /// worker back, for the stall monitor.
     pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
+}
+
+/// The name of the plain thread that started a tree of tasks, interned (see
+/// `registry::describe`): a thin reference, one word in each record.
+pub(crate) type Origin = &'static String;
+
+/// What a task's [`TaskConfig`] and its spawner gave it beyond the
+/// defaults: most spawns give none of it.
+#[derive(Debug)]
+struct Extra {
+    name: Option<String>,
+    /// The size of stack it asked for; `None` for the default.
+    stack_size: Option<usize>,
+    /// The leak guards that watch this task (those of the thread its tree
+    /// started on).
+    scopes: Option<Arc<[u64]>>,
 }
 
 /// The spawner's clock, handed to the worker that starts the task: boxed
@@ -182,15 +205,39 @@ impl std::fmt::Debug for Inherited {
     }
 }
 
-/// What the registry shows of a task.
+/// What the registry shows of a task, as its own transitions set it; see
+/// [`Task::status`] for the whole picture.
 #[derive(Debug, Clone)]
 pub(crate) struct Status {
     pub(crate) state: TaskState,
-    pub(crate) since: Instant,
+    pub(crate) since: Timestamp,
     pub(crate) blocked: Option<BlockedOn>,
-    pub(crate) error: Option<String>,
     /// The knot locks it holds, oldest first.
     pub(crate) holds: Vec<Object>,
+}
+
+/// A moment, as nanoseconds since the runtime's epoch: half the size of an
+/// `Instant`, of which each record keeps two, and turned back into the
+/// same `Instant` exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Timestamp(u64);
+
+impl Timestamp {
+    pub(crate) fn now() -> Timestamp {
+        let epoch = epoch();
+        let nanos = Instant::now().saturating_duration_since(epoch).as_nanos();
+        Timestamp(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn instant(self) -> Instant {
+        epoch() + Duration::from_nanos(self.0)
+    }
+}
+
+/// The moment timestamps count from: when the first was taken.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 // The scheduling states. A task is RUNNING from the moment it is queued to
@@ -220,33 +267,64 @@ impl Task {
         config: &TaskConfig,
         site: &'static Location<'static>,
         parent: Option<TaskId>,
-        origin: Option<&'static str>,
+        origin: Option<Origin>,
         scopes: Option<Arc<[u64]>>,
     ) -> Task {
-        let now = Instant::now();
+        let extra = (config.name.is_some() || config.stack_size.is_some() || scopes.is_some())
+            .then(|| {
+                Box::new(Extra {
+                    name: config.name.clone(),
+                    stack_size: config.stack_size,
+                    scopes,
+                })
+            });
+        let now = Timestamp::now();
         Task {
             id,
-            name: config.name.clone(),
             site,
-            parent,
+            extra,
+            parent: parent.and_then(|p| NonZeroU64::new(p.as_u64())),
             origin,
-            scopes,
             daemon: config.daemon,
-            stack_size: config.stack_size,
+            run: AtomicU8::new(RUNNING),
+            finished: AtomicBool::new(false),
             inherited: Inherited(AtomicCell::new(live_clock::fork().map(Box::new))),
             spawned: now,
             status: Mutex::new(Status {
                 state: TaskState::Queued,
                 since: now,
                 blocked: None,
-                error: None,
                 holds: Vec::new(),
             }),
-            run: AtomicU8::new(RUNNING),
             home: AtomicUsize::new(usize::MAX),
             registry_slot: AtomicUsize::new(usize::MAX),
             last_site: AtomicCell::new(None),
         }
+    }
+
+    /// The name it was given, if any.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.extra.as_ref()?.name.as_deref()
+    }
+
+    /// The size of stack it asked for; `None` for the default.
+    pub(crate) fn stack_size(&self) -> Option<usize> {
+        self.extra.as_ref()?.stack_size
+    }
+
+    /// The leak guards that watch it.
+    pub(crate) fn scopes(&self) -> Option<&Arc<[u64]>> {
+        self.extra.as_ref()?.scopes.as_ref()
+    }
+
+    /// The task that spawned it, if a task did.
+    pub(crate) fn parent(&self) -> Option<TaskId> {
+        self.parent.map(|p| TaskId::new(p.get()))
+    }
+
+    /// When it was spawned.
+    pub(crate) fn spawned(&self) -> Instant {
+        self.spawned.instant()
     }
 
     /// The spawner's clock when it spawned the task, if live race
@@ -257,38 +335,66 @@ impl Task {
 
     /// The task's name in reports: its own, or `task-N`.
     pub(crate) fn display_name(&self) -> String {
-        self.name
-            .clone()
+        self.name()
+            .map(String::from)
             .unwrap_or_else(|| format!("task-{}", self.id.as_u64()))
     }
 
-    pub(crate) fn status(&self) -> MutexGuard<'_, Status> {
+    /// What the registry shows of it now.
+    ///
+    /// Starting and finishing change no field of the status, which would
+    /// take its lock twice for every task: a task whose status still says
+    /// queued has started once it has a home, and one whose closure ended
+    /// is finished, since when its status last changed.
+    pub(crate) fn status(&self) -> Status {
+        let mut status = self.lock_status().clone();
+        if self.finished.load(Ordering::Acquire) {
+            status.state = TaskState::Finished;
+            status.blocked = None;
+        } else if status.state == TaskState::Queued
+            && self.home.load(Ordering::Acquire) != usize::MAX
+        {
+            status.state = TaskState::Running;
+        }
+        status
+    }
+
+    fn lock_status(&self) -> MutexGuard<'_, Status> {
         // Every update writes whole fields, so a poisoned status is whole.
         self.status.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn set_state(&self, state: TaskState, blocked: Option<BlockedOn>) {
-        let now = Instant::now();
-        let mut status = self.status();
+        let now = Timestamp::now();
+        let mut status = self.lock_status();
         status.state = state;
         status.blocked = blocked;
         status.since = now;
     }
 
-    /// Changes the state but not `since`: for the start of a task (queued
-    /// so briefly that its spawn time will do) and its end (it leaves the
-    /// registry at once), which then cost no clock reading.
-    pub(crate) fn set_state_keeping_since(&self, state: TaskState) {
-        let mut status = self.status();
-        status.state = state;
-        status.blocked = None;
+    /// Notes that it now holds the knot lock `object`.
+    pub(crate) fn acquired(&self, object: &Object) {
+        self.lock_status().holds.push(*object);
     }
 
-    pub(crate) fn fail_to_start(&self, error: String) {
-        let mut status = self.status();
+    /// Notes that it no longer holds the knot lock `object`.
+    pub(crate) fn released(&self, object: &Object) {
+        let mut status = self.lock_status();
+        if let Some(at) = status.holds.iter().rposition(|o| o.id() == object.id()) {
+            status.holds.remove(at);
+        }
+    }
+
+    /// Marks its closure ended: it returned or unwound.
+    pub(crate) fn set_finished(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn fail_to_start(&self) {
+        let now = Timestamp::now();
+        let mut status = self.lock_status();
         status.state = TaskState::FailedToStart;
-        status.error = Some(error);
-        status.since = Instant::now();
+        status.since = now;
         self.run.store(DONE, Ordering::Release);
     }
 
