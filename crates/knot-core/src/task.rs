@@ -123,7 +123,8 @@ pub enum TaskEnd {
 /// assert_eq!(record.name, "answer");
 /// ```
 pub struct ResultSlot<T> {
-    task: Object,
+    task: TaskId,
+    spawned: &'static Location<'static>,
     state: StdMutex<SlotState<T>>,
 }
 
@@ -142,7 +143,7 @@ impl<T: Send> HoldsResult<T> for ResultSlot<T> {
 }
 
 struct SlotState<T> {
-    result: Option<Result<T, JoinError>>,
+    outcome: Outcome<T>,
     /// What the executor asked the handle to keep; see
     /// [`JoinHandle::keep_alive`].
     kept: Option<Arc<dyn Any + Send + Sync>>,
@@ -151,8 +152,33 @@ struct SlotState<T> {
     waiter: Option<Waker>,
     /// The task's clock when it ended: joining acquires it.
     clock: VectorClock,
-    /// Whether the handle is gone: the task then drops its own outcome.
-    detached: bool,
+}
+
+/// Where a task's outcome is.
+enum Outcome<T> {
+    /// Not in yet, or taken by the join.
+    Pending,
+    /// In, for the join to take.
+    Ready(Result<T, JoinError>),
+    /// The handle is gone: the task drops its own outcome.
+    Detached,
+}
+
+impl<T> SlotState<T> {
+    /// Takes the outcome, if it is in.
+    fn take(&mut self) -> Option<Result<T, JoinError>> {
+        match std::mem::replace(&mut self.outcome, Outcome::Pending) {
+            Outcome::Ready(result) => Some(result),
+            other => {
+                self.outcome = other;
+                None
+            }
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        matches!(self.outcome, Outcome::Ready(_))
+    }
 }
 
 /// Creates the two halves of a task's result slot: the handle the spawner
@@ -198,7 +224,7 @@ impl<T> JoinHandle<T> {
         let site = Location::caller();
         let slot = self.slot.result_slot();
         let blocked = BlockedOn {
-            object: slot.task,
+            object: slot.object(),
             op: Op::Join,
             site,
         };
@@ -206,11 +232,11 @@ impl<T> JoinHandle<T> {
         // Only this handle takes the result, so a finished task stays
         // finished: its result is taken at once, under the one lock, and
         // only a join that may have to wait registers.
-        if let Some(result) = st.result.take() {
+        if let Some(result) = st.take() {
             executor::acquire(&st.clock);
             drop(st);
             executor::wait_point(blocked, true);
-            executor::joined(slot.task.id());
+            executor::joined(slot.task.as_u64());
             self.joined = true;
             return result;
         }
@@ -219,11 +245,11 @@ impl<T> JoinHandle<T> {
         executor::wait_point(blocked, false);
         loop {
             let mut st = state(&slot.state);
-            if let Some(result) = st.result.take() {
+            if let Some(result) = st.take() {
                 st.waiter = None;
                 executor::acquire(&st.clock);
                 drop(st);
-                executor::joined(slot.task.id());
+                executor::joined(slot.task.as_u64());
                 self.joined = true;
                 return result;
             }
@@ -276,12 +302,12 @@ impl<T> JoinHandle<T> {
 
     /// The number of the task.
     pub fn id(&self) -> TaskId {
-        TaskId(self.slot.result_slot().task.id())
+        self.slot.result_slot().task
     }
 
     /// Whether the task has finished, so that `join` would not wait.
     pub fn is_finished(&self) -> bool {
-        state(&self.slot.result_slot().state).result.is_some()
+        state(&self.slot.result_slot().state).is_finished()
     }
 }
 
@@ -297,8 +323,7 @@ impl<T> Drop for JoinHandle<T> {
         }
         let outcome = {
             let mut st = state(&self.slot.result_slot().state);
-            st.detached = true;
-            st.result.take()
+            std::mem::replace(&mut st.outcome, Outcome::Detached)
         };
         drop(outcome);
     }
@@ -315,15 +340,20 @@ impl<T> ResultSlot<T> {
     /// An empty slot for the outcome of task `task`, spawned at `spawned`.
     pub fn new(task: TaskId, spawned: &'static Location<'static>) -> ResultSlot<T> {
         ResultSlot {
-            task: Object::task(task.as_u64(), spawned),
+            task,
+            spawned,
             state: StdMutex::new(SlotState {
-                result: None,
+                outcome: Outcome::Pending,
                 kept: None,
                 waiter: None,
                 clock: VectorClock::new(),
-                detached: false,
             }),
         }
+    }
+
+    /// The task as the object that a join waits on.
+    fn object(&self) -> Object {
+        Object::task(self.task.as_u64(), self.spawned)
     }
 
     /// Runs a task's closure, catching its panic, and stores the outcome
@@ -338,7 +368,7 @@ impl<T> ResultSlot<T> {
             Err(payload) => {
                 let message = panic_message(&*payload);
                 self.complete(Err(JoinError(Box::new(Failure {
-                    task: TaskId(self.task.id()),
+                    task: self.task,
                     message: message.clone(),
                     panicked: true,
                     payload,
@@ -356,15 +386,15 @@ impl<T> ResultSlot<T> {
     /// If the handle is gone, the outcome is dropped here instead, by the
     /// task, where its destructor may still use knot's primitives.
     pub fn complete(&self, result: Result<T, JoinError>) {
-        executor::touch(&self.task, Op::Exit);
+        executor::touch(&self.object(), Op::Exit);
         let mut st = state(&self.state);
         executor::release(&mut st.clock);
-        if st.detached {
+        if let Outcome::Detached = st.outcome {
             drop(st);
             drop(result);
             return;
         }
-        st.result = Some(result);
+        st.outcome = Outcome::Ready(result);
         if let Some(joiner) = &st.waiter {
             executor::wake(joiner);
         }
@@ -374,8 +404,8 @@ impl<T> ResultSlot<T> {
 impl<T> fmt::Debug for ResultSlot<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResultSlot")
-            .field("task", &TaskId(self.task.id()))
-            .field("finished", &state(&self.state).result.is_some())
+            .field("task", &self.task)
+            .field("finished", &state(&self.state).is_finished())
             .finish()
     }
 }
@@ -449,7 +479,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 impl<T> fmt::Debug for Completion<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Completion")
-            .field("task", &TaskId(self.slot.task.id()))
+            .field("task", &self.slot.task)
             .finish()
     }
 }

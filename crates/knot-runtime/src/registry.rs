@@ -603,7 +603,7 @@ fn info(task: &Task, status: Status, error: Option<String>) -> TaskInfo {
         blocked_on: status.blocked.map(|b| b.to_string()),
         blocked: status.blocked,
         error,
-        holds: status.holds,
+        holds: status.holds.map(|holds| *holds).unwrap_or_default(),
     }
 }
 
@@ -654,12 +654,16 @@ pub(crate) fn describe(id: TaskId, config: &TaskConfig, site: &'static Location<
     Task::new(id, config, site, parent, origin, scopes)
 }
 
-/// Enters a spawned task in the registry, in the spawning thread's shard.
+/// Enters a spawned task in the registry, in the spawning thread's shard,
+/// and takes out the entries this thread left there since (see
+/// [`forget`]) under the same lock.
 pub(crate) fn insert(task: &TaskRef) {
-    let index = HOME_SHARD.with(|home| *home);
-    let slot = shard(index).insert(task);
-    task.registry_slot
-        .store(slot * SHARD_COUNT + index, Ordering::Relaxed);
+    let at = HOME.with(|home| {
+        let mut shard = shard(home.index);
+        home.take_out_gone(&mut shard);
+        shard.insert(task) * SHARD_COUNT + home.index
+    });
+    task.registry_slot.store(at, Ordering::Relaxed);
 }
 
 /// Marks a task finished: its closure returned or panicked. Called before
@@ -678,6 +682,14 @@ pub(crate) fn ended(task: &Task) {
 
 /// Takes a task out of its shard; called as its record is dropped, and
 /// when it could not start. Later calls do nothing.
+///
+/// A record dropped on the thread whose shard it is in (the usual case: a
+/// thread spawns, joins, and drops the handle) leaves its entry behind for
+/// a while: the thread takes such entries out under the lock of its next
+/// spawn, or of every [`GONE_BATCH`]th such drop, rather than take the
+/// lock for each. The entry's weak reference fails to upgrade meanwhile,
+/// so no listing shows the task; it keeps only the record's memory, a few
+/// hundred bytes, from being freed.
 pub(crate) fn forget(task: &Task) {
     // Never called twice at once for one task (the record is dropped
     // once, and a task that could not start is forgotten while it is
@@ -687,7 +699,15 @@ pub(crate) fn forget(task: &Task) {
         return;
     }
     task.registry_slot.store(usize::MAX, Ordering::Relaxed);
-    let weak = shard(at % SHARD_COUNT).remove(at / SHARD_COUNT, task.id);
+    let (index, slot) = (at % SHARD_COUNT, at / SHARD_COUNT);
+    // Not during the thread's exit, once its `HOME` is gone.
+    let left = HOME
+        .try_with(|home| home.index == index && home.leave(slot, task.id))
+        .unwrap_or(false);
+    if left {
+        return;
+    }
+    let weak = shard(index).remove(slot, task.id);
     // Dropped outside the lock, though a weak reference runs no
     // destructor of the task.
     drop(weak);
@@ -738,12 +758,63 @@ fn notify_watchers() {
     }
 }
 
-thread_local! {
-    /// The shard that the tasks this thread spawns enter.
-    static HOME_SHARD: usize = {
+/// How many entries a thread leaves in its shard (see [`forget`]) before
+/// it takes them out.
+const GONE_BATCH: usize = 32;
+
+/// A thread's own shard, and the entries it left there.
+struct Home {
+    index: usize,
+    /// The slots, and the tasks in them, of records dropped on this thread
+    /// that are still in its shard.
+    gone: RefCell<Vec<(usize, TaskId)>>,
+}
+
+impl Home {
+    fn new() -> Home {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        NEXT.fetch_add(1, Ordering::Relaxed) % SHARD_COUNT
-    };
+        Home {
+            index: NEXT.fetch_add(1, Ordering::Relaxed) % SHARD_COUNT,
+            gone: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Notes that the entry of `task` in `slot` of this thread's shard is
+    /// to be taken out; false if it must be taken out now.
+    fn leave(&self, slot: usize, task: TaskId) -> bool {
+        let Ok(mut gone) = self.gone.try_borrow_mut() else {
+            return false;
+        };
+        gone.push((slot, task));
+        if gone.len() >= GONE_BATCH {
+            drop(gone);
+            self.take_out_gone(&mut shard(self.index));
+        }
+        true
+    }
+
+    /// Takes the entries left behind out of `shard`, which is this
+    /// thread's, locked.
+    fn take_out_gone(&self, shard: &mut Shard) {
+        let mut gone = self.gone.borrow_mut();
+        for (slot, task) in gone.drain(..) {
+            // Only the records' memory is freed here: their tasks were
+            // dropped with them.
+            drop(shard.remove(slot, task));
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        self.take_out_gone(&mut shard(self.index));
+    }
+}
+
+thread_local! {
+    /// The shard that the tasks this thread spawns enter, and the entries
+    /// it left there.
+    static HOME: Home = Home::new();
     /// The leak guards alive on this plain thread, innermost last.
     static SCOPES: RefCell<Option<Arc<[u64]>>> = const { RefCell::new(None) };
     /// The name of this plain thread, for the tasks it spawns.
@@ -878,11 +949,17 @@ mod tests {
         let (index, at) = handle_slot(id).expect("in its shard while the handle lives");
         assert_eq!(handle.join().unwrap(), 5);
         // Dropping the record (here, or on the worker if it still held it)
-        // takes its entry out of its shard.
+        // takes its entry out of its shard: at once on another thread, by
+        // this thread's next spawn if it was dropped here.
         let deadline = Instant::now() + Duration::from_secs(5);
         while shard(index).slots[at].as_ref().map(|(entry, _)| *entry) == Some(id) {
             assert!(Instant::now() < deadline, "the record never left its shard");
             thread::sleep(Duration::from_millis(1));
+            drop(crate::spawn(
+                TaskConfig::default(),
+                || (),
+                Location::caller(),
+            ));
         }
     }
 

@@ -212,8 +212,11 @@ pub(crate) struct Status {
     pub(crate) state: TaskState,
     pub(crate) since: Timestamp,
     pub(crate) blocked: Option<BlockedOn>,
-    /// The knot locks it holds, oldest first.
-    pub(crate) holds: Vec<Object>,
+    /// The knot locks it holds, oldest first. Boxed, since most tasks never
+    /// hold one: an empty `Option<Box<_>>` is one word, an empty `Vec`
+    /// three.
+    #[allow(clippy::box_collection)]
+    pub(crate) holds: Option<Box<Vec<Object>>>,
 }
 
 /// A moment, as nanoseconds since the runtime's epoch: half the size of an
@@ -294,7 +297,7 @@ impl Task {
                 state: TaskState::Queued,
                 since: now,
                 blocked: None,
-                holds: Vec::new(),
+                holds: None,
             }),
             home: AtomicUsize::new(usize::MAX),
             registry_slot: AtomicUsize::new(usize::MAX),
@@ -374,14 +377,18 @@ impl Task {
 
     /// Notes that it now holds the knot lock `object`.
     pub(crate) fn acquired(&self, object: &Object) {
-        self.lock_status().holds.push(*object);
+        self.lock_status()
+            .holds
+            .get_or_insert_with(Box::default)
+            .push(*object);
     }
 
     /// Notes that it no longer holds the knot lock `object`.
     pub(crate) fn released(&self, object: &Object) {
-        let mut status = self.lock_status();
-        if let Some(at) = status.holds.iter().rposition(|o| o.id() == object.id()) {
-            status.holds.remove(at);
+        if let Some(holds) = &mut self.lock_status().holds {
+            if let Some(at) = holds.iter().rposition(|o| o.id() == object.id()) {
+                holds.remove(at);
+            }
         }
     }
 
