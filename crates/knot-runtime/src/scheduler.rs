@@ -432,21 +432,31 @@ const SPIN_ROUNDS: usize = 8;
 fn next_job(runtime: &Runtime, local: &mut Local) -> Option<Job> {
     let index = local.index;
     let shared = &runtime.workers[index];
-    if let Some(slot) = steal(|| shared.pinned.steal()) {
-        return Some(Job::Resume(slot));
+    // Each queue is looked at before it is stolen from: most looks find
+    // it empty, and saying so costs less than a steal that finds it empty
+    // (two loads against a fence for the injectors, a fence against
+    // pinning an epoch for the other workers' queues).
+    if !shared.pinned.is_empty() {
+        if let Some(slot) = steal(|| shared.pinned.steal()) {
+            return Some(Job::Resume(slot));
+        }
     }
     if let Some(fresh) = local.fresh.pop() {
         return Some(Job::Start(fresh));
     }
-    if let Some(fresh) = steal(|| runtime.injector.steal_batch_and_pop(&local.fresh)) {
-        return Some(Job::Start(fresh));
+    if !runtime.injector.is_empty() {
+        if let Some(fresh) = steal(|| runtime.injector.steal_batch_and_pop(&local.fresh)) {
+            return Some(Job::Start(fresh));
+        }
     }
     let count = runtime.workers.len();
     let first = fastrand::usize(..count);
     (0..count)
         .map(|i| (first + i) % count)
         .filter(|other| *other != index)
-        .find_map(|other| steal(|| runtime.workers[other].stealer.steal()))
+        .map(|other| &runtime.workers[other].stealer)
+        .filter(|stealer| !stealer.is_empty())
+        .find_map(|stealer| steal(|| stealer.steal()))
         .map(Job::Start)
         .or_else(|| local.yielded.pop_front().map(Job::Resume))
 }
