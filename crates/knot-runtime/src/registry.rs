@@ -598,8 +598,8 @@ fn info(task: &Task, status: Status, error: Option<String>) -> TaskInfo {
         origin: task.origin.cloned(),
         daemon: task.daemon,
         state: status.state,
-        since: status.since.instant(),
-        spawned: task.spawned(),
+        since: task.since(&status),
+        spawned: task.spawned,
         blocked_on: status.blocked.map(|b| b.to_string()),
         blocked: status.blocked,
         error,
@@ -663,6 +663,12 @@ pub(crate) fn insert(task: &TaskRef) {
         home.take_out_gone(&mut shard);
         shard.insert(task) * SHARD_COUNT + home.index
     });
+    // The record keeps the place in 32 bits: a shard would need hundreds
+    // of millions of live tasks, and as many hundred bytes each, to pass it.
+    let at = u32::try_from(at)
+        .ok()
+        .filter(|at| *at != u32::MAX)
+        .expect("knot: more live tasks than the registry can number");
     task.registry_slot.store(at, Ordering::Relaxed);
 }
 
@@ -695,10 +701,11 @@ pub(crate) fn forget(task: &Task) {
     // once, and a task that could not start is forgotten while it is
     // held), so no read-modify-write is needed.
     let at = task.registry_slot.load(Ordering::Relaxed);
-    if at == usize::MAX {
+    if at == u32::MAX {
         return;
     }
-    task.registry_slot.store(usize::MAX, Ordering::Relaxed);
+    task.registry_slot.store(u32::MAX, Ordering::Relaxed);
+    let at = at as usize;
     let (index, slot) = (at % SHARD_COUNT, at / SHARD_COUNT);
     // Not during the thread's exit, once its `HOME` is gone.
     let left = HOME

@@ -4,8 +4,8 @@
 
 use std::num::NonZeroU64;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::atomic::AtomicCell;
@@ -166,14 +166,15 @@ pub(crate) struct Task {
     /// finishing task takes no lock to say so.
     finished: AtomicBool,
     inherited: Inherited,
-    spawned: Timestamp,
+    pub(crate) spawned: Instant,
     status: Mutex<Status>,
-    /// The worker that started the task and the slot of its coroutine there;
-    /// set once, when it starts. Until then the task is queued.
-    home: AtomicUsize,
-    /// Where the registry keeps it (see `registry::insert`); `usize::MAX`
+    /// The worker that started the task and the slot of its coroutine there
+    /// (see [`pack`]); set once, when it starts. Until then, `u32::MAX`: the
+    /// task is queued.
+    home: AtomicU32,
+    /// Where the registry keeps it (see `registry::insert`); `u32::MAX`
     /// when it is not there.
-    pub(crate) registry_slot: AtomicUsize,
+    pub(crate) registry_slot: AtomicU32,
     /// The call site of its last knot operation when it last gave its
     /// worker back, for the stall monitor.
     pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
@@ -210,37 +211,15 @@ impl std::fmt::Debug for Inherited {
 #[derive(Debug, Clone)]
 pub(crate) struct Status {
     pub(crate) state: TaskState,
-    pub(crate) since: Timestamp,
+    /// When it entered `state`, in nanoseconds after its spawn: half the
+    /// size of an `Instant`, and none to compute for the first state.
+    pub(crate) since: u64,
     pub(crate) blocked: Option<BlockedOn>,
     /// The knot locks it holds, oldest first. Boxed, since most tasks never
     /// hold one: an empty `Option<Box<_>>` is one word, an empty `Vec`
     /// three.
     #[allow(clippy::box_collection)]
     pub(crate) holds: Option<Box<Vec<Object>>>,
-}
-
-/// A moment, as nanoseconds since the runtime's epoch: half the size of an
-/// `Instant`, of which each record keeps two, and turned back into the
-/// same `Instant` exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Timestamp(u64);
-
-impl Timestamp {
-    pub(crate) fn now() -> Timestamp {
-        let epoch = epoch();
-        let nanos = Instant::now().saturating_duration_since(epoch).as_nanos();
-        Timestamp(u64::try_from(nanos).unwrap_or(u64::MAX))
-    }
-
-    pub(crate) fn instant(self) -> Instant {
-        epoch() + Duration::from_nanos(self.0)
-    }
-}
-
-/// The moment timestamps count from: when the first was taken.
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
 }
 
 // The scheduling states. A task is RUNNING from the moment it is queued to
@@ -281,7 +260,6 @@ impl Task {
                     scopes,
                 })
             });
-        let now = Timestamp::now();
         Task {
             id,
             site,
@@ -292,15 +270,15 @@ impl Task {
             run: AtomicU8::new(RUNNING),
             finished: AtomicBool::new(false),
             inherited: Inherited(AtomicCell::new(live_clock::fork().map(Box::new))),
-            spawned: now,
+            spawned: Instant::now(),
             status: Mutex::new(Status {
                 state: TaskState::Queued,
-                since: now,
+                since: 0,
                 blocked: None,
                 holds: None,
             }),
-            home: AtomicUsize::new(usize::MAX),
-            registry_slot: AtomicUsize::new(usize::MAX),
+            home: AtomicU32::new(u32::MAX),
+            registry_slot: AtomicU32::new(u32::MAX),
             last_site: AtomicCell::new(None),
         }
     }
@@ -325,9 +303,15 @@ impl Task {
         self.parent.map(|p| TaskId::new(p.get()))
     }
 
-    /// When it was spawned.
-    pub(crate) fn spawned(&self) -> Instant {
-        self.spawned.instant()
+    /// The moment `since` of its status stands for.
+    pub(crate) fn since(&self, status: &Status) -> Instant {
+        self.spawned + Duration::from_nanos(status.since)
+    }
+
+    /// Now, as its status counts time.
+    fn now_since_spawn(&self) -> u64 {
+        let nanos = self.spawned.elapsed().as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
     /// The spawner's clock when it spawned the task, if live race
@@ -354,8 +338,7 @@ impl Task {
         if self.finished.load(Ordering::Acquire) {
             status.state = TaskState::Finished;
             status.blocked = None;
-        } else if status.state == TaskState::Queued
-            && self.home.load(Ordering::Acquire) != usize::MAX
+        } else if status.state == TaskState::Queued && self.home.load(Ordering::Acquire) != u32::MAX
         {
             status.state = TaskState::Running;
         }
@@ -368,7 +351,7 @@ impl Task {
     }
 
     pub(crate) fn set_state(&self, state: TaskState, blocked: Option<BlockedOn>) {
-        let now = Timestamp::now();
+        let now = self.now_since_spawn();
         let mut status = self.lock_status();
         status.state = state;
         status.blocked = blocked;
@@ -398,7 +381,7 @@ impl Task {
     }
 
     pub(crate) fn fail_to_start(&self) {
-        let now = Timestamp::now();
+        let now = self.now_since_spawn();
         let mut status = self.lock_status();
         status.state = TaskState::FailedToStart;
         status.since = now;
@@ -473,11 +456,22 @@ impl Unpark for Task {
     }
 }
 
-fn pack(worker: usize, slot: usize) -> usize {
-    (slot << 8) | worker
+/// A task's home in a word of 32 bits: the worker in the low 8 (there are
+/// at most [`MAX_WORKERS`]), the slot above them.
+///
+/// # Panics
+///
+/// If the slot needs more than 24 bits: a worker cannot have 16 million
+/// coroutines, since each takes a stack of two memory mappings.
+fn pack(worker: usize, slot: usize) -> u32 {
+    u32::try_from((slot << 8) | worker)
+        .ok()
+        .filter(|home| *home != u32::MAX)
+        .expect("knot: a worker has more coroutines than a task's home can name")
 }
 
-fn unpack(home: usize) -> (usize, usize) {
+fn unpack(home: u32) -> (usize, usize) {
+    let home = home as usize;
     (home & 0xff, home >> 8)
 }
 
