@@ -308,6 +308,9 @@ struct Started {
     stack_limit: usize,
     task: TaskRef,
     clock: TaskClock,
+    /// The call site of its last knot operation when it last gave the
+    /// worker back, for the stall monitor: only this worker ever runs it.
+    last_site: Option<&'static Location<'static>>,
 }
 
 enum Job {
@@ -507,6 +510,7 @@ fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
         stack_limit,
         task,
         clock,
+        last_site: None,
     });
     match local.slots.get_mut(slot) {
         Some(free) => *free = started,
@@ -525,7 +529,7 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
         .store(started.task.id.as_u64(), Ordering::Relaxed);
     shared.running_site.store(Some(started.task.site));
     // Its own last knot operation, not the previous task's.
-    shared.last_site.store(started.task.last_site.load());
+    shared.last_site.store(started.last_site);
     shared
         .stack_limit
         .store(started.stack_limit, Ordering::Relaxed);
@@ -543,7 +547,7 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
     started.task = CURRENT
         .with(Cell::take)
         .expect("knot: the running task's record left its worker");
-    started.task.last_site.store(shared.last_site.load());
+    started.last_site = shared.last_site.load();
     shared.running.store(0, Ordering::Relaxed);
     shared.stack_limit.store(0, Ordering::Relaxed);
     match result {

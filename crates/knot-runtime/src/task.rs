@@ -153,7 +153,8 @@ impl Drop for Finished<'_> {
 pub(crate) struct Task {
     pub(crate) id: TaskId,
     pub(crate) site: &'static Location<'static>,
-    /// The name, stack size and leak guards of the tasks that have any.
+    /// The name, stack size, leak guards and inherited clock of the tasks
+    /// that have any.
     extra: Option<Box<Extra>>,
     /// The spawning task's number, if a task spawned it (live numbers start
     /// at 1).
@@ -165,7 +166,6 @@ pub(crate) struct Task {
     /// registry shows it finished, whatever `status` says, so that a
     /// finishing task takes no lock to say so.
     finished: AtomicBool,
-    inherited: Inherited,
     pub(crate) spawned: Instant,
     status: Mutex<Status>,
     /// The worker that started the task and the slot of its coroutine there
@@ -175,9 +175,6 @@ pub(crate) struct Task {
     /// Where the registry keeps it (see `registry::insert`); `u32::MAX`
     /// when it is not there.
     pub(crate) registry_slot: AtomicU32,
-    /// The call site of its last knot operation when it last gave its
-    /// worker back, for the stall monitor.
-    pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
 }
 
 /// The name of the plain thread that started a tree of tasks, interned (see
@@ -194,6 +191,8 @@ struct Extra {
     /// The leak guards that watch this task (those of the thread its tree
     /// started on).
     scopes: Option<Arc<[u64]>>,
+    /// The spawner's clock, when live race detection is on.
+    inherited: Inherited,
 }
 
 /// The spawner's clock, handed to the worker that starts the task: boxed
@@ -252,14 +251,19 @@ impl Task {
         origin: Option<Origin>,
         scopes: Option<Arc<[u64]>>,
     ) -> Task {
-        let extra = (config.name.is_some() || config.stack_size.is_some() || scopes.is_some())
-            .then(|| {
-                Box::new(Extra {
-                    name: config.name.clone(),
-                    stack_size: config.stack_size,
-                    scopes,
-                })
-            });
+        let inherited = live_clock::fork();
+        let extra = (config.name.is_some()
+            || config.stack_size.is_some()
+            || scopes.is_some()
+            || inherited.is_some())
+        .then(|| {
+            Box::new(Extra {
+                name: config.name.clone(),
+                stack_size: config.stack_size,
+                scopes,
+                inherited: Inherited(AtomicCell::new(inherited.map(Box::new))),
+            })
+        });
         Task {
             id,
             site,
@@ -269,7 +273,6 @@ impl Task {
             daemon: config.daemon,
             run: AtomicU8::new(RUNNING),
             finished: AtomicBool::new(false),
-            inherited: Inherited(AtomicCell::new(live_clock::fork().map(Box::new))),
             spawned: Instant::now(),
             status: Mutex::new(Status {
                 state: TaskState::Queued,
@@ -279,7 +282,6 @@ impl Task {
             }),
             home: AtomicU32::new(u32::MAX),
             registry_slot: AtomicU32::new(u32::MAX),
-            last_site: AtomicCell::new(None),
         }
     }
 
@@ -317,7 +319,7 @@ impl Task {
     /// The spawner's clock when it spawned the task, if live race
     /// detection was on; taken by the worker that starts it.
     pub(crate) fn take_inherited(&self) -> Option<VectorClock> {
-        self.inherited.0.take().map(|clock| *clock)
+        self.extra.as_ref()?.inherited.0.take().map(|clock| *clock)
     }
 
     /// The task's name in reports: its own, or `task-N`.
