@@ -54,11 +54,11 @@ pub struct TaskConfig {
 #[must_use = "dropping a JoinHandle detaches the task; call `join` to wait for it"]
 pub struct JoinHandle<T> {
     /// The record that holds the slot: the slot itself (see
-    /// [`result_slot`]) or an executor's record that embeds it.
-    slot: Arc<dyn HoldsResult<T>>,
-    /// Whether `join` took the result, so that dropping the handle has
-    /// nothing left to do.
-    joined: bool,
+    /// [`result_slot`]) or an executor's record that embeds it. `None` once
+    /// `join` has taken the result, so that dropping the handle has nothing
+    /// left to do; an `Option` of it is as small as the pointer, so that a
+    /// program holding many handles holds two words for each.
+    slot: Option<Arc<dyn HoldsResult<T>>>,
 }
 
 /// Why [`JoinHandle::join`] has no value: the task panicked, or could not
@@ -221,8 +221,16 @@ impl<T> JoinHandle<T> {
     /// task panicked.
     #[track_caller]
     pub fn join(mut self) -> Result<T, JoinError> {
-        let site = Location::caller();
-        let slot = self.slot.result_slot();
+        let result = self.wait(Location::caller());
+        // Taken: the record goes now, and dropping the handle does nothing.
+        self.slot = None;
+        result
+    }
+
+    /// Waits for the task's outcome and takes it, for `join`, which was
+    /// called at `site`.
+    fn wait(&self, site: &'static Location<'static>) -> Result<T, JoinError> {
+        let slot = self.slot();
         let blocked = BlockedOn {
             object: slot.object(),
             op: Op::Join,
@@ -237,7 +245,6 @@ impl<T> JoinHandle<T> {
             drop(st);
             executor::wait_point(blocked, true);
             executor::joined(slot.task.as_u64());
-            self.joined = true;
             return result;
         }
         st.waiter = Some(executor::current());
@@ -250,7 +257,6 @@ impl<T> JoinHandle<T> {
                 executor::acquire(&st.clock);
                 drop(st);
                 executor::joined(slot.task.as_u64());
-                self.joined = true;
                 return result;
             }
             drop(st);
@@ -283,7 +289,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(Arc::strong_count(&record), 1);
     /// ```
     pub fn keep_alive(&self, value: Arc<dyn Any + Send + Sync>) {
-        state(&self.slot.result_slot().state).kept = Some(value);
+        state(&self.slot().state).kept = Some(value);
     }
 
     /// A handle on the result slot that `holder` embeds: for executors that
@@ -294,20 +300,26 @@ impl<T> JoinHandle<T> {
     /// spawner's, which allocated it: memory freed on the thread that
     /// allocated it is much cheaper for the allocator.
     pub fn from_holder(holder: Arc<dyn HoldsResult<T>>) -> JoinHandle<T> {
-        JoinHandle {
-            slot: holder,
-            joined: false,
-        }
+        JoinHandle { slot: Some(holder) }
     }
 
     /// The number of the task.
     pub fn id(&self) -> TaskId {
-        self.slot.result_slot().task
+        self.slot().task
     }
 
     /// Whether the task has finished, so that `join` would not wait.
     pub fn is_finished(&self) -> bool {
-        state(&self.slot.result_slot().state).is_finished()
+        state(&self.slot().state).is_finished()
+    }
+
+    /// The task's result slot: a handle holds it until `join`, which
+    /// consumes the handle, takes its result.
+    fn slot(&self) -> &ResultSlot<T> {
+        self.slot
+            .as_ref()
+            .expect("knot: a join handle lost its task before it was joined")
+            .result_slot()
     }
 }
 
@@ -318,11 +330,11 @@ impl<T> JoinHandle<T> {
 /// outside any task, where a destructor that waits could not.
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.joined {
+        let Some(holder) = &self.slot else {
             return;
-        }
+        };
         let outcome = {
-            let mut st = state(&self.slot.result_slot().state);
+            let mut st = state(&holder.result_slot().state);
             std::mem::replace(&mut st.outcome, Outcome::Detached)
         };
         drop(outcome);
