@@ -7,11 +7,10 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use crate::clock::VectorClock;
-use crate::executor::{self, BlockedOn, Teardown};
+use crate::executor::{self, BlockedOn, Teardown, Waker};
 use crate::object::Object;
 use crate::op::Op;
 use crate::sync::state;
-use crate::waiters::WaitList;
 
 /// The number of a task: under the checker 0 is main and spawned tasks count
 /// up from 1 in each execution; live, numbers are unique in the process.
@@ -54,10 +53,12 @@ pub struct TaskConfig {
 /// that nobody joins is itself reported by the checker.
 #[must_use = "dropping a JoinHandle detaches the task; call `join` to wait for it"]
 pub struct JoinHandle<T> {
-    slot: Holder<T>,
-    /// Whether `join` took the result, so that dropping the handle has
-    /// nothing left to do.
-    joined: bool,
+    /// The record that holds the slot: the slot itself (see
+    /// [`result_slot`]) or an executor's record that embeds it. `None` once
+    /// `join` has taken the result, so that dropping the handle has nothing
+    /// left to do; an `Option` of it is as small as the pointer, so that a
+    /// program holding many handles holds two words for each.
+    slot: Option<Arc<dyn HoldsResult<T>>>,
 }
 
 /// Why [`JoinHandle::join`] has no value: the task panicked, or could not
@@ -122,7 +123,8 @@ pub enum TaskEnd {
 /// assert_eq!(record.name, "answer");
 /// ```
 pub struct ResultSlot<T> {
-    task: Object,
+    task: TaskId,
+    spawned: &'static Location<'static>,
     state: StdMutex<SlotState<T>>,
 }
 
@@ -133,49 +135,60 @@ pub trait HoldsResult<T>: Send + Sync {
     fn result_slot(&self) -> &ResultSlot<T>;
 }
 
-/// How a join handle reaches its slot.
-enum Holder<T> {
-    /// A slot of its own, from [`result_slot`].
-    Own(Arc<ResultSlot<T>>),
-    /// A slot embedded in an executor's record.
-    Embedded(Arc<dyn HoldsResult<T>>),
-}
-
-impl<T> Holder<T> {
-    fn get(&self) -> &ResultSlot<T> {
-        match self {
-            Holder::Own(slot) => slot,
-            Holder::Embedded(holder) => holder.result_slot(),
-        }
+/// A slot of its own holds itself, as [`result_slot`] makes it.
+impl<T: Send> HoldsResult<T> for ResultSlot<T> {
+    fn result_slot(&self) -> &ResultSlot<T> {
+        self
     }
 }
 
 struct SlotState<T> {
-    result: Option<Result<T, JoinError>>,
+    outcome: Outcome<T>,
     /// What the executor asked the handle to keep; see
     /// [`JoinHandle::keep_alive`].
     kept: Option<Arc<dyn Any + Send + Sync>>,
-    waiters: WaitList<()>,
+    /// The joiner waiting for the result: there is one handle, so at most
+    /// one.
+    waiter: Option<Waker>,
     /// The task's clock when it ended: joining acquires it.
     clock: VectorClock,
-    /// Whether the handle is gone: the task then drops its own outcome.
-    detached: bool,
+}
+
+/// Where a task's outcome is.
+enum Outcome<T> {
+    /// Not in yet, or taken by the join.
+    Pending,
+    /// In, for the join to take.
+    Ready(Result<T, JoinError>),
+    /// The handle is gone: the task drops its own outcome.
+    Detached,
+}
+
+impl<T> SlotState<T> {
+    /// Takes the outcome, if it is in.
+    fn take(&mut self) -> Option<Result<T, JoinError>> {
+        match std::mem::replace(&mut self.outcome, Outcome::Pending) {
+            Outcome::Ready(result) => Some(result),
+            other => {
+                self.outcome = other;
+                None
+            }
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        matches!(self.outcome, Outcome::Ready(_))
+    }
 }
 
 /// Creates the two halves of a task's result slot: the handle the spawner
 /// keeps and the completion the task fills when it ends.
-pub fn result_slot<T>(
+pub fn result_slot<T: Send + 'static>(
     task: TaskId,
     spawned: &'static Location<'static>,
 ) -> (JoinHandle<T>, Completion<T>) {
     let slot = Arc::new(ResultSlot::new(task, spawned));
-    (
-        JoinHandle {
-            slot: Holder::Own(Arc::clone(&slot)),
-            joined: false,
-        },
-        Completion { slot },
-    )
+    (JoinHandle::from_holder(slot.clone()), Completion { slot })
 }
 
 /// Runs a task's closure, catching its panic, and delivers the outcome to
@@ -208,10 +221,18 @@ impl<T> JoinHandle<T> {
     /// task panicked.
     #[track_caller]
     pub fn join(mut self) -> Result<T, JoinError> {
-        let site = Location::caller();
-        let slot = self.slot.get();
+        let result = self.wait(Location::caller());
+        // Taken: the record goes now, and dropping the handle does nothing.
+        self.slot = None;
+        result
+    }
+
+    /// Waits for the task's outcome and takes it, for `join`, which was
+    /// called at `site`.
+    fn wait(&self, site: &'static Location<'static>) -> Result<T, JoinError> {
+        let slot = self.slot();
         let blocked = BlockedOn {
-            object: slot.task,
+            object: slot.object(),
             op: Op::Join,
             site,
         };
@@ -219,26 +240,23 @@ impl<T> JoinHandle<T> {
         // Only this handle takes the result, so a finished task stays
         // finished: its result is taken at once, under the one lock, and
         // only a join that may have to wait registers.
-        if let Some(result) = st.result.take() {
+        if let Some(result) = st.take() {
             executor::acquire(&st.clock);
             drop(st);
             executor::wait_point(blocked, true);
-            executor::joined(slot.task.id());
-            self.joined = true;
+            executor::joined(slot.task.as_u64());
             return result;
         }
-        let me = executor::current();
-        st.waiters.register(&me, ());
+        st.waiter = Some(executor::current());
         drop(st);
         executor::wait_point(blocked, false);
         loop {
             let mut st = state(&slot.state);
-            if let Some(result) = st.result.take() {
-                st.waiters.remove(me.key());
+            if let Some(result) = st.take() {
+                st.waiter = None;
                 executor::acquire(&st.clock);
                 drop(st);
-                executor::joined(slot.task.id());
-                self.joined = true;
+                executor::joined(slot.task.as_u64());
                 return result;
             }
             drop(st);
@@ -271,7 +289,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(Arc::strong_count(&record), 1);
     /// ```
     pub fn keep_alive(&self, value: Arc<dyn Any + Send + Sync>) {
-        state(&self.slot.get().state).kept = Some(value);
+        state(&self.slot().state).kept = Some(value);
     }
 
     /// A handle on the result slot that `holder` embeds: for executors that
@@ -282,20 +300,26 @@ impl<T> JoinHandle<T> {
     /// spawner's, which allocated it: memory freed on the thread that
     /// allocated it is much cheaper for the allocator.
     pub fn from_holder(holder: Arc<dyn HoldsResult<T>>) -> JoinHandle<T> {
-        JoinHandle {
-            slot: Holder::Embedded(holder),
-            joined: false,
-        }
+        JoinHandle { slot: Some(holder) }
     }
 
     /// The number of the task.
     pub fn id(&self) -> TaskId {
-        TaskId(self.slot.get().task.id())
+        self.slot().task
     }
 
     /// Whether the task has finished, so that `join` would not wait.
     pub fn is_finished(&self) -> bool {
-        state(&self.slot.get().state).result.is_some()
+        state(&self.slot().state).is_finished()
+    }
+
+    /// The task's result slot: a handle holds it until `join`, which
+    /// consumes the handle, takes its result.
+    fn slot(&self) -> &ResultSlot<T> {
+        self.slot
+            .as_ref()
+            .expect("knot: a join handle lost its task before it was joined")
+            .result_slot()
     }
 }
 
@@ -306,13 +330,12 @@ impl<T> JoinHandle<T> {
 /// outside any task, where a destructor that waits could not.
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.joined {
+        let Some(holder) = &self.slot else {
             return;
-        }
+        };
         let outcome = {
-            let mut st = state(&self.slot.get().state);
-            st.detached = true;
-            st.result.take()
+            let mut st = state(&holder.result_slot().state);
+            std::mem::replace(&mut st.outcome, Outcome::Detached)
         };
         drop(outcome);
     }
@@ -329,15 +352,20 @@ impl<T> ResultSlot<T> {
     /// An empty slot for the outcome of task `task`, spawned at `spawned`.
     pub fn new(task: TaskId, spawned: &'static Location<'static>) -> ResultSlot<T> {
         ResultSlot {
-            task: Object::task(task.as_u64(), spawned),
+            task,
+            spawned,
             state: StdMutex::new(SlotState {
-                result: None,
+                outcome: Outcome::Pending,
                 kept: None,
-                waiters: WaitList::new(),
+                waiter: None,
                 clock: VectorClock::new(),
-                detached: false,
             }),
         }
+    }
+
+    /// The task as the object that a join waits on.
+    fn object(&self) -> Object {
+        Object::task(self.task.as_u64(), self.spawned)
     }
 
     /// Runs a task's closure, catching its panic, and stores the outcome
@@ -352,7 +380,7 @@ impl<T> ResultSlot<T> {
             Err(payload) => {
                 let message = panic_message(&*payload);
                 self.complete(Err(JoinError(Box::new(Failure {
-                    task: TaskId(self.task.id()),
+                    task: self.task,
                     message: message.clone(),
                     panicked: true,
                     payload,
@@ -370,24 +398,26 @@ impl<T> ResultSlot<T> {
     /// If the handle is gone, the outcome is dropped here instead, by the
     /// task, where its destructor may still use knot's primitives.
     pub fn complete(&self, result: Result<T, JoinError>) {
-        executor::touch(&self.task, Op::Exit);
+        executor::touch(&self.object(), Op::Exit);
         let mut st = state(&self.state);
         executor::release(&mut st.clock);
-        if st.detached {
+        if let Outcome::Detached = st.outcome {
             drop(st);
             drop(result);
             return;
         }
-        st.result = Some(result);
-        st.waiters.refresh(|_| true);
+        st.outcome = Outcome::Ready(result);
+        if let Some(joiner) = &st.waiter {
+            executor::wake(joiner);
+        }
     }
 }
 
 impl<T> fmt::Debug for ResultSlot<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResultSlot")
-            .field("task", &TaskId(self.task.id()))
-            .field("finished", &state(&self.state).result.is_some())
+            .field("task", &self.task)
+            .field("finished", &state(&self.state).is_finished())
             .finish()
     }
 }
@@ -461,7 +491,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 impl<T> fmt::Debug for Completion<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Completion")
-            .field("task", &TaskId(self.slot.task.id()))
+            .field("task", &self.slot.task)
             .finish()
     }
 }

@@ -98,16 +98,11 @@ impl Executor for Live {
     }
 
     fn acquired(&self, object: &Object) {
-        scheduler::with_current(|task| task.status().holds.push(*object));
+        scheduler::with_current(|task| task.acquired(object));
     }
 
     fn released(&self, object: &Object) {
-        scheduler::with_current(|task| {
-            let mut status = task.status();
-            if let Some(at) = status.holds.iter().rposition(|o| o.id() == object.id()) {
-                status.holds.remove(at);
-            }
-        });
+        scheduler::with_current(|task| task.released(object));
     }
 
     fn joined(&self, task: u64) {

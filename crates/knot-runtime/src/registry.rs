@@ -50,7 +50,7 @@ use knot_core::executor::BlockedOn;
 use knot_core::object::Object;
 use knot_core::task::{TaskConfig, TaskId};
 
-use crate::task::{Runnable, Status, Task, TaskRef};
+use crate::task::{Origin, Runnable, Status, Task, TaskRef};
 
 /// How long a leak check waits, by default, for tasks to finish on their
 /// own before it reports them: two seconds.
@@ -478,9 +478,9 @@ static SHARDS: [CachePadded<Mutex<Shard>>; SHARD_COUNT] =
     [const { CachePadded::new(Mutex::new(Shard::new())) }; SHARD_COUNT];
 const SHARD_COUNT: usize = 16;
 
-/// Tasks that could not start, kept so that the registry can show why; the
-/// oldest are forgotten past [`FAILED_KEPT`].
-static FAILED: Mutex<VecDeque<TaskRef>> = Mutex::new(VecDeque::new());
+/// Tasks that could not start, with why, kept so that the registry can
+/// show them; the oldest are forgotten past [`FAILED_KEPT`].
+static FAILED: Mutex<VecDeque<(TaskRef, String)>> = Mutex::new(VecDeque::new());
 const FAILED_KEPT: usize = 1024;
 
 /// Notified whenever a task finishes, for the leak checks that wait.
@@ -563,7 +563,7 @@ fn registered() -> Vec<TaskRef> {
     tasks
 }
 
-fn failed() -> MutexGuard<'static, VecDeque<TaskRef>> {
+fn failed() -> MutexGuard<'static, VecDeque<(TaskRef, String)>> {
     FAILED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -572,36 +572,38 @@ fn failed() -> MutexGuard<'static, VecDeque<TaskRef>> {
 /// gone but for its record, which its handle keeps.
 fn collect(mut keep: impl FnMut(&Task, &Status) -> bool) -> Vec<TaskInfo> {
     let mut out = Vec::new();
-    let mut add = |task: &TaskRef| {
-        let status = task.status().clone();
+    let mut add = |task: &TaskRef, error: Option<&String>| {
+        let status = task.status();
         if keep(task, &status) {
-            out.push(info(task, status));
+            out.push(info(task, status, error.cloned()));
         }
     };
     registered()
         .iter()
         .filter(|task| !task.has_ended())
-        .for_each(&mut add);
-    failed().iter().for_each(&mut add);
+        .for_each(|task| add(task, None));
+    failed()
+        .iter()
+        .for_each(|(task, error)| add(task, Some(error)));
     out.sort_by_key(|t| t.id);
     out
 }
 
-fn info(task: &Task, status: Status) -> TaskInfo {
+fn info(task: &Task, status: Status, error: Option<String>) -> TaskInfo {
     TaskInfo {
         id: task.id,
         name: task.display_name(),
         site: task.site,
-        parent: task.parent,
-        origin: task.origin.map(String::from),
+        parent: task.parent(),
+        origin: task.origin.cloned(),
         daemon: task.daemon,
         state: status.state,
-        since: status.since,
+        since: task.since(&status),
         spawned: task.spawned,
         blocked_on: status.blocked.map(|b| b.to_string()),
         blocked: status.blocked,
-        error: status.error,
-        holds: status.holds,
+        error,
+        holds: status.holds.map(|holds| *holds).unwrap_or_default(),
     }
 }
 
@@ -640,7 +642,7 @@ fn wait_until_gone(grace: Duration, alive: impl Fn(&Task, &Status) -> bool) -> V
 /// calling thread (or task); [`insert`] enters it.
 pub(crate) fn describe(id: TaskId, config: &TaskConfig, site: &'static Location<'static>) -> Task {
     let spawner = crate::scheduler::with_current(|spawner| {
-        (Some(spawner.id), spawner.origin, spawner.scopes.clone())
+        (Some(spawner.id), spawner.origin, spawner.scopes().cloned())
     });
     let (parent, origin, scopes) = spawner.unwrap_or_else(|| {
         (
@@ -652,18 +654,28 @@ pub(crate) fn describe(id: TaskId, config: &TaskConfig, site: &'static Location<
     Task::new(id, config, site, parent, origin, scopes)
 }
 
-/// Enters a spawned task in the registry, in the spawning thread's shard.
+/// Enters a spawned task in the registry, in the spawning thread's shard,
+/// and takes out the entries this thread left there since (see
+/// [`forget`]) under the same lock.
 pub(crate) fn insert(task: &TaskRef) {
-    let index = HOME_SHARD.with(|home| *home);
-    let slot = shard(index).insert(task);
-    task.registry_slot
-        .store(slot * SHARD_COUNT + index, Ordering::Relaxed);
+    let at = HOME.with(|home| {
+        let mut shard = shard(home.index);
+        home.take_out_gone(&mut shard);
+        shard.insert(task) * SHARD_COUNT + home.index
+    });
+    // The record keeps the place in 32 bits: a shard would need hundreds
+    // of millions of live tasks, and as many hundred bytes each, to pass it.
+    let at = u32::try_from(at)
+        .ok()
+        .filter(|at| *at != u32::MAX)
+        .expect("knot: more live tasks than the registry can number");
+    task.registry_slot.store(at, Ordering::Relaxed);
 }
 
 /// Marks a task finished: its closure returned or panicked. Called before
 /// its result reaches its join handle, so a joined task is never a leak.
 pub(crate) fn finished(task: &Task) {
-    task.set_state_keeping_since(TaskState::Finished);
+    task.set_finished();
     notify_watchers();
 }
 
@@ -676,16 +688,33 @@ pub(crate) fn ended(task: &Task) {
 
 /// Takes a task out of its shard; called as its record is dropped, and
 /// when it could not start. Later calls do nothing.
+///
+/// A record dropped on the thread whose shard it is in (the usual case: a
+/// thread spawns, joins, and drops the handle) leaves its entry behind for
+/// a while: the thread takes such entries out under the lock of its next
+/// spawn, or of every [`GONE_BATCH`]th such drop, rather than take the
+/// lock for each. The entry's weak reference fails to upgrade meanwhile,
+/// so no listing shows the task; it keeps only the record's memory, a few
+/// hundred bytes, from being freed.
 pub(crate) fn forget(task: &Task) {
     // Never called twice at once for one task (the record is dropped
     // once, and a task that could not start is forgotten while it is
     // held), so no read-modify-write is needed.
     let at = task.registry_slot.load(Ordering::Relaxed);
-    if at == usize::MAX {
+    if at == u32::MAX {
         return;
     }
-    task.registry_slot.store(usize::MAX, Ordering::Relaxed);
-    let weak = shard(at % SHARD_COUNT).remove(at / SHARD_COUNT, task.id);
+    task.registry_slot.store(u32::MAX, Ordering::Relaxed);
+    let at = at as usize;
+    let (index, slot) = (at % SHARD_COUNT, at / SHARD_COUNT);
+    // Not during the thread's exit, once its `HOME` is gone.
+    let left = HOME
+        .try_with(|home| home.index == index && home.leave(slot, task.id))
+        .unwrap_or(false);
+    if left {
+        return;
+    }
+    let weak = shard(index).remove(slot, task.id);
     // Dropped outside the lock, though a weak reference runs no
     // destructor of the task.
     drop(weak);
@@ -694,13 +723,13 @@ pub(crate) fn forget(task: &Task) {
 /// Moves a task that could not start from the live tasks to the failed
 /// ones, with the reason.
 pub(crate) fn failed_to_start(task: &TaskRef, error: String) {
-    task.fail_to_start(error);
+    task.fail_to_start();
     forget(task);
     let mut failed = failed();
     if failed.len() == FAILED_KEPT {
         failed.pop_front();
     }
-    failed.push_back(Arc::clone(task));
+    failed.push_back((Arc::clone(task), error));
     drop(failed);
     notify_watchers();
 }
@@ -712,19 +741,19 @@ pub(crate) fn find(id: TaskId) -> Option<TaskRef> {
 
 /// Whether the leak guard `scope` watches `task`.
 fn watched(task: &Task, scope: u64) -> bool {
-    task.scopes.as_deref().is_some_and(|s| s.contains(&scope))
+    task.scopes().is_some_and(|s| s.contains(&scope))
 }
 
 /// The one copy of a thread's name that tasks refer to: names are few
 /// (one per thread that spawns), and tasks spawned in a loop then share it
 /// without counting references across threads.
-fn intern(name: &str) -> &'static str {
-    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+fn intern(name: &str) -> Origin {
+    static NAMES: Mutex<Vec<Origin>> = Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(known) = names.iter().find(|n| **n == name) {
+    if let Some(known) = names.iter().find(|n| ***n == name) {
         return known;
     }
-    let leaked: &'static str = Box::leak(name.into());
+    let leaked: Origin = Box::leak(Box::new(name.to_owned()));
     names.push(leaked);
     leaked
 }
@@ -736,16 +765,67 @@ fn notify_watchers() {
     }
 }
 
-thread_local! {
-    /// The shard that the tasks this thread spawns enter.
-    static HOME_SHARD: usize = {
+/// How many entries a thread leaves in its shard (see [`forget`]) before
+/// it takes them out.
+const GONE_BATCH: usize = 32;
+
+/// A thread's own shard, and the entries it left there.
+struct Home {
+    index: usize,
+    /// The slots, and the tasks in them, of records dropped on this thread
+    /// that are still in its shard.
+    gone: RefCell<Vec<(usize, TaskId)>>,
+}
+
+impl Home {
+    fn new() -> Home {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        NEXT.fetch_add(1, Ordering::Relaxed) % SHARD_COUNT
-    };
+        Home {
+            index: NEXT.fetch_add(1, Ordering::Relaxed) % SHARD_COUNT,
+            gone: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Notes that the entry of `task` in `slot` of this thread's shard is
+    /// to be taken out; false if it must be taken out now.
+    fn leave(&self, slot: usize, task: TaskId) -> bool {
+        let Ok(mut gone) = self.gone.try_borrow_mut() else {
+            return false;
+        };
+        gone.push((slot, task));
+        if gone.len() >= GONE_BATCH {
+            drop(gone);
+            self.take_out_gone(&mut shard(self.index));
+        }
+        true
+    }
+
+    /// Takes the entries left behind out of `shard`, which is this
+    /// thread's, locked.
+    fn take_out_gone(&self, shard: &mut Shard) {
+        let mut gone = self.gone.borrow_mut();
+        for (slot, task) in gone.drain(..) {
+            // Only the records' memory is freed here: their tasks were
+            // dropped with them.
+            drop(shard.remove(slot, task));
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        self.take_out_gone(&mut shard(self.index));
+    }
+}
+
+thread_local! {
+    /// The shard that the tasks this thread spawns enter, and the entries
+    /// it left there.
+    static HOME: Home = Home::new();
     /// The leak guards alive on this plain thread, innermost last.
     static SCOPES: RefCell<Option<Arc<[u64]>>> = const { RefCell::new(None) };
     /// The name of this plain thread, for the tasks it spawns.
-    static ORIGIN: OnceCell<Option<&'static str>> = const { OnceCell::new() };
+    static ORIGIN: OnceCell<Option<Origin>> = const { OnceCell::new() };
 }
 
 #[cfg(test)]
@@ -876,11 +956,17 @@ mod tests {
         let (index, at) = handle_slot(id).expect("in its shard while the handle lives");
         assert_eq!(handle.join().unwrap(), 5);
         // Dropping the record (here, or on the worker if it still held it)
-        // takes its entry out of its shard.
+        // takes its entry out of its shard: at once on another thread, by
+        // this thread's next spawn if it was dropped here.
         let deadline = Instant::now() + Duration::from_secs(5);
         while shard(index).slots[at].as_ref().map(|(entry, _)| *entry) == Some(id) {
             assert!(Instant::now() < deadline, "the record never left its shard");
             thread::sleep(Duration::from_millis(1));
+            drop(crate::spawn(
+                TaskConfig::default(),
+                || (),
+                Location::caller(),
+            ));
         }
     }
 

@@ -29,7 +29,7 @@ use knot_core::live_clock::{self, TaskClock};
 
 use crate::config::Config;
 use crate::counter::Counter;
-use crate::registry::{self, TaskState};
+use crate::registry;
 use crate::stack::StackPool;
 use crate::task::{Parked, Task, TaskRef};
 
@@ -308,6 +308,9 @@ struct Started {
     stack_limit: usize,
     task: TaskRef,
     clock: TaskClock,
+    /// The call site of its last knot operation when it last gave the
+    /// worker back, for the stall monitor: only this worker ever runs it.
+    last_site: Option<&'static Location<'static>>,
 }
 
 enum Job {
@@ -432,21 +435,31 @@ const SPIN_ROUNDS: usize = 8;
 fn next_job(runtime: &Runtime, local: &mut Local) -> Option<Job> {
     let index = local.index;
     let shared = &runtime.workers[index];
-    if let Some(slot) = steal(|| shared.pinned.steal()) {
-        return Some(Job::Resume(slot));
+    // Each queue is looked at before it is stolen from: most looks find
+    // it empty, and saying so costs less than a steal that finds it empty
+    // (two loads against a fence for the injectors, a fence against
+    // pinning an epoch for the other workers' queues).
+    if !shared.pinned.is_empty() {
+        if let Some(slot) = steal(|| shared.pinned.steal()) {
+            return Some(Job::Resume(slot));
+        }
     }
     if let Some(fresh) = local.fresh.pop() {
         return Some(Job::Start(fresh));
     }
-    if let Some(fresh) = steal(|| runtime.injector.steal_batch_and_pop(&local.fresh)) {
-        return Some(Job::Start(fresh));
+    if !runtime.injector.is_empty() {
+        if let Some(fresh) = steal(|| runtime.injector.steal_batch_and_pop(&local.fresh)) {
+            return Some(Job::Start(fresh));
+        }
     }
     let count = runtime.workers.len();
     let first = fastrand::usize(..count);
     (0..count)
         .map(|i| (first + i) % count)
         .filter(|other| *other != index)
-        .find_map(|other| steal(|| runtime.workers[other].stealer.steal()))
+        .map(|other| &runtime.workers[other].stealer)
+        .filter(|stealer| !stealer.is_empty())
+        .find_map(|stealer| steal(|| stealer.steal()))
         .map(Job::Start)
         .or_else(|| local.yielded.pop_front().map(Job::Resume))
 }
@@ -463,7 +476,7 @@ fn steal<T>(mut attempt: impl FnMut() -> Steal<T>) -> Option<T> {
 
 fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
     let index = local.index;
-    let stack = match local.stacks.take(task.stack_size) {
+    let stack = match local.stacks.take(task.stack_size()) {
         Ok(stack) => stack,
         Err(error) => {
             tracing::warn!(target: "knot", task = task.id.as_u64(), %error, "task failed to start");
@@ -489,14 +502,15 @@ fn start(runtime: &'static Runtime, local: &mut Local, task: TaskRef) {
         .flatten();
     let clock = TaskClock::new(inherited);
     let slot = local.free.pop().unwrap_or(local.slots.len());
+    // Its home also tells the registry it has started (see `Task::status`).
     task.set_home(index, slot);
-    task.set_state_keeping_since(TaskState::Running);
     tracing::trace!(target: "knot", task = task.id.as_u64(), worker = index, "start");
     let started = Some(Started {
         coroutine,
         stack_limit,
         task,
         clock,
+        last_site: None,
     });
     match local.slots.get_mut(slot) {
         Some(free) => *free = started,
@@ -515,7 +529,7 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
         .store(started.task.id.as_u64(), Ordering::Relaxed);
     shared.running_site.store(Some(started.task.site));
     // Its own last knot operation, not the previous task's.
-    shared.last_site.store(started.task.last_site.load());
+    shared.last_site.store(started.last_site);
     shared
         .stack_limit
         .store(started.stack_limit, Ordering::Relaxed);
@@ -533,7 +547,7 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
     started.task = CURRENT
         .with(Cell::take)
         .expect("knot: the running task's record left its worker");
-    started.task.last_site.store(shared.last_site.load());
+    started.last_site = shared.last_site.load();
     shared.running.store(0, Ordering::Relaxed);
     shared.stack_limit.store(0, Ordering::Relaxed);
     match result {
@@ -556,7 +570,7 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
                 coroutine, task, ..
             } = started;
             let stack = coroutine.into_stack();
-            local.stacks.give(stack, task.stack_size);
+            local.stacks.give(stack, task.stack_size());
             local.free.push(slot);
             // Traced before it leaves the registry, so that whoever sees it
             // gone can find the event.

@@ -2,10 +2,11 @@
 //! registry, what it is doing, and the small state machine that lets any
 //! thread wake it without losing a wake-up.
 
+use std::num::NonZeroU64;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::atomic::AtomicCell;
 use knot_core::clock::VectorClock;
@@ -144,32 +145,54 @@ impl Drop for Finished<'_> {
 /// The coroutine itself is not here: it never leaves the worker that
 /// started it, which keeps it in a slot of its own (see `scheduler`). This
 /// record is what wakers, the registry and the monitor hold.
+///
+/// It is kept small: a program may hold many thousands of records at once,
+/// and each byte of them is memory the spawning thread must first fault in.
+/// What few tasks have is out of line, in [`Extra`].
 #[derive(Debug)]
 pub(crate) struct Task {
     pub(crate) id: TaskId,
-    pub(crate) name: Option<String>,
     pub(crate) site: &'static Location<'static>,
-    pub(crate) parent: Option<TaskId>,
-    pub(crate) origin: Option<&'static str>,
-    /// The leak guards that watch this task (those of the thread its tree
-    /// started on).
-    pub(crate) scopes: Option<Arc<[u64]>>,
+    /// The name, stack size, leak guards and inherited clock of the tasks
+    /// that have any.
+    extra: Option<Box<Extra>>,
+    /// The spawning task's number, if a task spawned it (live numbers start
+    /// at 1).
+    parent: Option<NonZeroU64>,
+    pub(crate) origin: Option<Origin>,
     pub(crate) daemon: bool,
-    /// The size of stack it asked for; `None` for the default.
-    pub(crate) stack_size: Option<usize>,
-    inherited: Inherited,
+    run: AtomicU8,
+    /// Set when its closure has returned or unwound: from then on the
+    /// registry shows it finished, whatever `status` says, so that a
+    /// finishing task takes no lock to say so.
+    finished: AtomicBool,
     pub(crate) spawned: Instant,
     status: Mutex<Status>,
-    run: AtomicU8,
-    /// The worker that started the task and the slot of its coroutine there;
-    /// set once, when it starts.
-    home: AtomicUsize,
-    /// Where the registry keeps it (see `registry::insert`); `usize::MAX`
+    /// The worker that started the task and the slot of its coroutine there
+    /// (see [`pack`]); set once, when it starts. Until then, `u32::MAX`: the
+    /// task is queued.
+    home: AtomicU32,
+    /// Where the registry keeps it (see `registry::insert`); `u32::MAX`
     /// when it is not there.
-    pub(crate) registry_slot: AtomicUsize,
-    /// The call site of its last knot operation when it last gave its
-    /// worker back, for the stall monitor.
-    pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
+    pub(crate) registry_slot: AtomicU32,
+}
+
+/// The name of the plain thread that started a tree of tasks, interned (see
+/// `registry::describe`): a thin reference, one word in each record.
+pub(crate) type Origin = &'static String;
+
+/// What a task's [`TaskConfig`] and its spawner gave it beyond the
+/// defaults: most spawns give none of it.
+#[derive(Debug)]
+struct Extra {
+    name: Option<String>,
+    /// The size of stack it asked for; `None` for the default.
+    stack_size: Option<usize>,
+    /// The leak guards that watch this task (those of the thread its tree
+    /// started on).
+    scopes: Option<Arc<[u64]>>,
+    /// The spawner's clock, when live race detection is on.
+    inherited: Inherited,
 }
 
 /// The spawner's clock, handed to the worker that starts the task: boxed
@@ -182,15 +205,20 @@ impl std::fmt::Debug for Inherited {
     }
 }
 
-/// What the registry shows of a task.
+/// What the registry shows of a task, as its own transitions set it; see
+/// [`Task::status`] for the whole picture.
 #[derive(Debug, Clone)]
 pub(crate) struct Status {
     pub(crate) state: TaskState,
-    pub(crate) since: Instant,
+    /// When it entered `state`, in nanoseconds after its spawn: half the
+    /// size of an `Instant`, and none to compute for the first state.
+    pub(crate) since: u64,
     pub(crate) blocked: Option<BlockedOn>,
-    pub(crate) error: Option<String>,
-    /// The knot locks it holds, oldest first.
-    pub(crate) holds: Vec<Object>,
+    /// The knot locks it holds, oldest first. Boxed, since most tasks never
+    /// hold one: an empty `Option<Box<_>>` is one word, an empty `Vec`
+    /// three.
+    #[allow(clippy::box_collection)]
+    pub(crate) holds: Option<Box<Vec<Object>>>,
 }
 
 // The scheduling states. A task is RUNNING from the moment it is queued to
@@ -220,75 +248,145 @@ impl Task {
         config: &TaskConfig,
         site: &'static Location<'static>,
         parent: Option<TaskId>,
-        origin: Option<&'static str>,
+        origin: Option<Origin>,
         scopes: Option<Arc<[u64]>>,
     ) -> Task {
-        let now = Instant::now();
+        let inherited = live_clock::fork();
+        let extra = (config.name.is_some()
+            || config.stack_size.is_some()
+            || scopes.is_some()
+            || inherited.is_some())
+        .then(|| {
+            Box::new(Extra {
+                name: config.name.clone(),
+                stack_size: config.stack_size,
+                scopes,
+                inherited: Inherited(AtomicCell::new(inherited.map(Box::new))),
+            })
+        });
         Task {
             id,
-            name: config.name.clone(),
             site,
-            parent,
+            extra,
+            parent: parent.and_then(|p| NonZeroU64::new(p.as_u64())),
             origin,
-            scopes,
             daemon: config.daemon,
-            stack_size: config.stack_size,
-            inherited: Inherited(AtomicCell::new(live_clock::fork().map(Box::new))),
-            spawned: now,
+            run: AtomicU8::new(RUNNING),
+            finished: AtomicBool::new(false),
+            spawned: Instant::now(),
             status: Mutex::new(Status {
                 state: TaskState::Queued,
-                since: now,
+                since: 0,
                 blocked: None,
-                error: None,
-                holds: Vec::new(),
+                holds: None,
             }),
-            run: AtomicU8::new(RUNNING),
-            home: AtomicUsize::new(usize::MAX),
-            registry_slot: AtomicUsize::new(usize::MAX),
-            last_site: AtomicCell::new(None),
+            home: AtomicU32::new(u32::MAX),
+            registry_slot: AtomicU32::new(u32::MAX),
         }
+    }
+
+    /// The name it was given, if any.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.extra.as_ref()?.name.as_deref()
+    }
+
+    /// The size of stack it asked for; `None` for the default.
+    pub(crate) fn stack_size(&self) -> Option<usize> {
+        self.extra.as_ref()?.stack_size
+    }
+
+    /// The leak guards that watch it.
+    pub(crate) fn scopes(&self) -> Option<&Arc<[u64]>> {
+        self.extra.as_ref()?.scopes.as_ref()
+    }
+
+    /// The task that spawned it, if a task did.
+    pub(crate) fn parent(&self) -> Option<TaskId> {
+        self.parent.map(|p| TaskId::new(p.get()))
+    }
+
+    /// The moment `since` of its status stands for.
+    pub(crate) fn since(&self, status: &Status) -> Instant {
+        self.spawned + Duration::from_nanos(status.since)
+    }
+
+    /// Now, as its status counts time.
+    fn now_since_spawn(&self) -> u64 {
+        let nanos = self.spawned.elapsed().as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
     /// The spawner's clock when it spawned the task, if live race
     /// detection was on; taken by the worker that starts it.
     pub(crate) fn take_inherited(&self) -> Option<VectorClock> {
-        self.inherited.0.take().map(|clock| *clock)
+        self.extra.as_ref()?.inherited.0.take().map(|clock| *clock)
     }
 
     /// The task's name in reports: its own, or `task-N`.
     pub(crate) fn display_name(&self) -> String {
-        self.name
-            .clone()
+        self.name()
+            .map(String::from)
             .unwrap_or_else(|| format!("task-{}", self.id.as_u64()))
     }
 
-    pub(crate) fn status(&self) -> MutexGuard<'_, Status> {
+    /// What the registry shows of it now.
+    ///
+    /// Starting and finishing change no field of the status, which would
+    /// take its lock twice for every task: a task whose status still says
+    /// queued has started once it has a home, and one whose closure ended
+    /// is finished, since when its status last changed.
+    pub(crate) fn status(&self) -> Status {
+        let mut status = self.lock_status().clone();
+        if self.finished.load(Ordering::Acquire) {
+            status.state = TaskState::Finished;
+            status.blocked = None;
+        } else if status.state == TaskState::Queued && self.home.load(Ordering::Acquire) != u32::MAX
+        {
+            status.state = TaskState::Running;
+        }
+        status
+    }
+
+    fn lock_status(&self) -> MutexGuard<'_, Status> {
         // Every update writes whole fields, so a poisoned status is whole.
         self.status.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn set_state(&self, state: TaskState, blocked: Option<BlockedOn>) {
-        let now = Instant::now();
-        let mut status = self.status();
+        let now = self.now_since_spawn();
+        let mut status = self.lock_status();
         status.state = state;
         status.blocked = blocked;
         status.since = now;
     }
 
-    /// Changes the state but not `since`: for the start of a task (queued
-    /// so briefly that its spawn time will do) and its end (it leaves the
-    /// registry at once), which then cost no clock reading.
-    pub(crate) fn set_state_keeping_since(&self, state: TaskState) {
-        let mut status = self.status();
-        status.state = state;
-        status.blocked = None;
+    /// Notes that it now holds the knot lock `object`.
+    pub(crate) fn acquired(&self, object: &Object) {
+        self.lock_status()
+            .holds
+            .get_or_insert_with(Box::default)
+            .push(*object);
     }
 
-    pub(crate) fn fail_to_start(&self, error: String) {
-        let mut status = self.status();
+    /// Notes that it no longer holds the knot lock `object`.
+    pub(crate) fn released(&self, object: &Object) {
+        if let Some(holds) = &mut self.lock_status().holds {
+            if let Some(at) = holds.iter().rposition(|o| o.id() == object.id()) {
+                holds.remove(at);
+            }
+        }
+    }
+
+    /// Marks its closure ended: it returned or unwound.
+    pub(crate) fn set_finished(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn fail_to_start(&self) {
+        let now = self.now_since_spawn();
+        let mut status = self.lock_status();
         status.state = TaskState::FailedToStart;
-        status.error = Some(error);
-        status.since = Instant::now();
+        status.since = now;
         self.run.store(DONE, Ordering::Release);
     }
 
@@ -360,11 +458,22 @@ impl Unpark for Task {
     }
 }
 
-fn pack(worker: usize, slot: usize) -> usize {
-    (slot << 8) | worker
+/// A task's home in a word of 32 bits: the worker in the low 8 (there are
+/// at most [`MAX_WORKERS`]), the slot above them.
+///
+/// # Panics
+///
+/// If the slot needs more than 24 bits: a worker cannot have 16 million
+/// coroutines, since each takes a stack of two memory mappings.
+fn pack(worker: usize, slot: usize) -> u32 {
+    u32::try_from((slot << 8) | worker)
+        .ok()
+        .filter(|home| *home != u32::MAX)
+        .expect("knot: a worker has more coroutines than a task's home can name")
 }
 
-fn unpack(home: usize) -> (usize, usize) {
+fn unpack(home: u32) -> (usize, usize) {
+    let home = home as usize;
     (home & 0xff, home >> 8)
 }
 
