@@ -130,3 +130,64 @@ fn a_thread_waiting_for_a_std_thread_while_no_task_is_blocked_is_no_deadlock() {
     assert_eq!(rx.recv(), Ok(3));
     sender.join().unwrap();
 }
+
+#[test]
+fn tasks_that_never_wait_let_the_tasks_queued_behind_them_run() {
+    use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use knot::sync::atomic::{AtomicBool, Ordering};
+
+    let _serial = setup();
+    // One task per worker spins on a knot atomic, which never waits, until
+    // a task queued behind them, which only preemption lets run, stops it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinning = Arc::new(AtomicUsize::new(0));
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, spinning) = (Arc::clone(&stop), Arc::clone(&spinning));
+            knot::spawn(move || {
+                spinning.fetch_add(1, StdOrdering::SeqCst);
+                let mut spins = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    spins += 1;
+                }
+                spins
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while spinning.load(StdOrdering::SeqCst) < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the spinners never started"
+        );
+        std::thread::yield_now();
+    }
+    let stopper = {
+        let stop = Arc::clone(&stop);
+        knot::spawn(move || stop.store(true, Ordering::Relaxed))
+    };
+    // This thread is no task: it can stop the spinners itself if the
+    // stopper never gets a worker, so that a failure does not hang.
+    let started = Instant::now();
+    while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let stopped_by_the_task = stop.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    stopper.join().unwrap();
+    for spinner in spinners {
+        spinner.join().unwrap();
+    }
+    assert!(
+        stopped_by_the_task,
+        "the stopper did not run within 5 s while both workers spun"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the stopper took {:?} to get a worker",
+        started.elapsed()
+    );
+}
