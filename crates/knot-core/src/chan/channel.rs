@@ -97,9 +97,9 @@ pub struct Receiver<T> {
 
 /// What the senders and receivers of a channel share.
 ///
-/// In this order: what every fast operation reads and almost nothing
-/// writes comes first, the lane's flag last among them, then a gap, and
-/// then the lock, written by every slow operation.
+/// The lane's flag shares its cache line with the lock: every operation
+/// that writes the lock closes the lane too, so keeping them apart would
+/// spare fast operations no miss, and would cost every channel the gap.
 #[repr(C)]
 pub(crate) struct Chan<T> {
     pub(crate) object: Object,
@@ -252,28 +252,9 @@ const LOOKS: usize = 2;
 ///
 /// Under the checker the lane is never used (see [`executor::shortcuts`]),
 /// so every execution takes the same steps.
-#[repr(C)]
+#[derive(Default)]
 struct Lane {
-    /// Every fast operation reads `open`, and the channel's lock, which
-    /// follows, is written by every slow one: the gap keeps them on cache
-    /// lines of their own. A gap rather than an alignment, which would make
-    /// every channel an aligned allocation, several times as costly to make
-    /// and free.
     open: AtomicBool,
-    _apart: [u8; GAP],
-}
-
-/// Bytes between the lane and the channel's lock: two cache lines, as a
-/// core may fetch lines in pairs.
-const GAP: usize = 128;
-
-impl Default for Lane {
-    fn default() -> Lane {
-        Lane {
-            open: AtomicBool::new(false),
-            _apart: [0; GAP],
-        }
-    }
 }
 
 impl Lane {
@@ -658,9 +639,10 @@ pub(crate) struct Locked<'a, T> {
 impl<T> Drop for Locked<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // Where primitives take no shortcuts (under the checker) the lane
-        // stays closed.
-        if executor::shortcuts() {
+        // A rendezvous channel has no buffer for fast operations to use,
+        // and where primitives take no shortcuts (under the checker) the
+        // lane stays closed.
+        if !matches!(self.state.buffer, Buffer::None) && executor::shortcuts() {
             self.reopen();
         }
     }
@@ -767,7 +749,9 @@ impl<T> Chan<T> {
     /// the buffer is full, or if the channel closed under a send in flight.
     #[inline]
     fn send_fast(&self, value: T) -> Result<(), T> {
-        if !executor::shortcuts() || !self.lane.is_open() {
+        // The lane first: under the checker it is closed, which a load
+        // says at less cost than the executor's hints.
+        if !self.lane.is_open() || !executor::shortcuts() {
             return Err(value);
         }
         // No other send in flight runs on this frame, so its address tells
@@ -805,7 +789,8 @@ impl<T> Chan<T> {
     /// time.
     #[inline]
     fn recv_fast(&self, site: &'static Location<'static>) -> Option<T> {
-        if !executor::shortcuts() {
+        // As in `send_fast`, the lane first.
+        if !self.lane.is_open() || !executor::shortcuts() {
             return None;
         }
         for round in 0..=LOOKS {
