@@ -164,6 +164,46 @@ fn a_flag_published_through_a_channel_is_ordered() {
 }
 
 #[test]
+fn data_handed_over_a_rendezvous_channel_is_ordered() {
+    // Whichever side comes first, the sender's writes happen before the
+    // receiver's reads, the sender waiting or not.
+    for capacity in [0, 1] {
+        clean(checker().run(move || {
+            let data = Arc::new(RaceCell::new(0));
+            let (tx, rx) = chan::bounded::<()>(capacity);
+            let d = Arc::clone(&data);
+            let producer = Builder::new().name("producer").spawn(move || {
+                d.set(42);
+                tx.send(()).unwrap();
+                tx.send(()).unwrap();
+            });
+            rx.recv().unwrap();
+            assert_eq!(data.get(), 42);
+            rx.recv().unwrap();
+            producer.join().unwrap();
+        }));
+    }
+}
+
+#[test]
+fn a_rendezvous_receive_comes_before_its_send_completes() {
+    // The receiver's writes before it receives happen before what the
+    // sender does after its send, whichever side waits.
+    clean(checker().run(|| {
+        let data = Arc::new(RaceCell::new(0));
+        let (tx, rx) = chan::bounded::<()>(0);
+        let d = Arc::clone(&data);
+        let receiver = Builder::new().name("receiver").spawn(move || {
+            d.set(7);
+            rx.recv().unwrap();
+        });
+        tx.send(()).unwrap();
+        assert_eq!(data.get(), 7);
+        receiver.join().unwrap();
+    }));
+}
+
+#[test]
 fn a_flag_published_with_relaxed_atomics_is_a_race() {
     race(checker().run(|| publish(false)), ["producer", "consumer"]);
 }

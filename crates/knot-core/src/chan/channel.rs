@@ -441,7 +441,7 @@ pub(crate) struct State<T> {
     /// (This orders all operations on one channel, a little more than Go
     /// promises: races between tasks that only share a channel may go
     /// unreported, never the other way round.)
-    clock: VectorClock,
+    pub(crate) clock: VectorClock,
 }
 
 /// Decides which arm of a waiting `select!` (or plain send or receive) ran.
@@ -753,6 +753,12 @@ impl<T> Chan<T> {
         // says at less cost than the executor's hints.
         if !self.lane.is_open() || !executor::shortcuts() {
             return Err(value);
+        }
+        // Where races are tracked, a receiver may take the value and
+        // acquire the channel's clock before this send's `synchronize`:
+        // release into it first.
+        if executor::tracks_races() {
+            executor::release(&mut self.state().clock);
         }
         // No other send in flight runs on this frame, so its address tells
         // this send's value from the others (see [`Lane`]).
@@ -1077,6 +1083,10 @@ impl<T> Sender<T> {
                 Err(TrySendError::Closed(value)) => Some(Err(SendError(value))),
                 Err(TrySendError::Full(value)) => {
                     executor::touch(&chan.object, Op::Send);
+                    // The receiver that takes the value acquires the
+                    // channel's clock before this task runs again: what
+                    // the task did before the send must be in it now.
+                    executor::release(&mut state.clock);
                     Some(Ok(wait(
                         &mut state,
                         |state| &mut state.senders_waiting,
@@ -1253,6 +1263,10 @@ impl<T> Receiver<T> {
                 return result;
             }
             executor::touch(&chan.object, Op::Recv);
+            // The sender that delivers a value acquires the channel's
+            // clock before this task runs again, and on a rendezvous
+            // channel the receive comes before the send completes.
+            executor::release(&mut state.clock);
             wait(&mut state, |state| &mut state.receivers_waiting, None)
         };
         let value = chan.wait_for(selector, Op::Recv, site, |state| {

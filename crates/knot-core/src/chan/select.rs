@@ -211,6 +211,9 @@ impl<T> Arm for RecvArm<'_, T> {
             self.result = Some(result);
             return;
         }
+        // A sender may deliver before this task runs again (see
+        // `Receiver::recv`).
+        executor::release(&mut state.clock);
         state.receivers_waiting.push_back(Entry {
             wait: Wait::Select {
                 selector: Arc::clone(selector),
@@ -273,6 +276,9 @@ impl<T> Arm for SendArm<'_, T> {
             }
             Err(TrySendError::Full(value)) => value,
         };
+        // A receiver may take the value before this task runs again (see
+        // `Sender::send`).
+        executor::release(&mut state.clock);
         state.senders_waiting.push_back(Entry {
             wait: Wait::Select {
                 selector: Arc::clone(selector),
