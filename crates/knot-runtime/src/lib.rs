@@ -66,7 +66,7 @@ use knot_core::task::{JoinHandle, TaskConfig, TaskId};
 
 pub use blocking::blocking;
 pub use config::{AlreadyStarted, Builder, DEFAULT_DEADLOCK_TIMEOUT, DEFAULT_STALL_THRESHOLD};
-pub use monitor::{stalls, Stall, TIME_SLICE};
+pub use monitor::{stalls, Stall};
 pub use registry::{
     describe_leaks, leak_guard, leaks, tasks, wait_for_leaks, LeakGuard, TaskInfo, TaskState,
     DEFAULT_LEAK_GRACE,

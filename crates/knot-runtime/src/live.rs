@@ -55,13 +55,6 @@ impl Executor for Live {
             let ops = worker.ops.load(Ordering::Relaxed);
             worker.ops.store(ops.wrapping_add(1), Ordering::Relaxed);
             worker.last_site.store(Some(site));
-            if worker.preempt.load(Ordering::Relaxed) {
-                // The task has had its time slice (see the monitor): the
-                // tasks waiting behind it get their turn.
-                worker.preempt.store(false, Ordering::Relaxed);
-                scheduler::suspend(Suspend::Yield);
-                return Resume::Run;
-            }
         }
         if op == Op::Yield {
             scheduler::suspend(Suspend::Yield);

@@ -8,15 +8,10 @@
 //!   been woken for the deadlock timeout. Like
 //!   Go's "all goroutines are asleep", the waiting threads then panic with
 //!   a report of every task and what it waits for, instead of hanging.
-//! - **Time slices.** A task that has kept its worker for a [`TIME_SLICE`]
-//!   while other tasks wait for a turn is asked to give the worker up, and
-//!   does at its next knot operation, as Go preempts a goroutine that runs
-//!   too long. A task that never waits (sending on an unbounded channel in
-//!   a loop, say) then cannot starve the tasks queued behind it.
 //! - **Stalls.** A task that keeps its worker longer than the stall
 //!   threshold without reaching a knot operation starves the tasks queued
-//!   behind it on that worker: it cannot be preempted there. It is named,
-//!   with the call site of its last knot operation, on stderr and as a
+//!   behind it on that worker (tasks are not preempted). It is named, with
+//!   the call site of its last knot operation, on stderr and as a
 //!   `tracing` warning, and listed by [`stalls`].
 //!
 //! A thread that waits for something knot cannot see (a `std` thread that
@@ -25,12 +20,9 @@
 //! with
 //! [`Builder::deadlock_timeout`](crate::Builder::deadlock_timeout) or
 //! `KNOT_DEADLOCK_TIMEOUT`. The other way round, a deadlock goes
-//! unreported while a timer is pending that someone may still wait for (a
-//! `sleep`, an `after` whose receiver is alive); timers nobody can wait for
-//! any more are dropped and do not count.
-//!
-//! The monitor runs if either check is on (both are by default); time
-//! slices come with it.
+//! unreported while a timer is pending, even one nobody waits for any more
+//! (a dropped `after`, the timeout of a receive that got its value): timers
+//! are not cancelled, so the check resumes once its deadline has passed.
 
 use std::fmt::{self, Write as _};
 use std::panic::Location;
@@ -108,7 +100,7 @@ pub(crate) fn start(runtime: &'static Runtime) {
     let Some(shortest) = thresholds.iter().flatten().min().copied() else {
         return;
     };
-    let tick = (shortest / 4).clamp(Duration::from_millis(5), TIME_SLICE);
+    let tick = (shortest / 4).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let started = thread::Builder::new()
         .name(String::from("knot-monitor"))
         .spawn(move || watch(runtime, tick));
@@ -116,10 +108,6 @@ pub(crate) fn start(runtime: &'static Runtime) {
         tracing::warn!(target: "knot", %error, "cannot start the runtime's monitor");
     }
 }
-
-/// How long a task may keep its worker while others wait, before it is
-/// asked to give it up at its next knot operation: Go's figure.
-pub const TIME_SLICE: Duration = Duration::from_millis(10);
 
 const STALLS_KEPT: usize = 64;
 static STALLS: Mutex<Vec<Stall>> = Mutex::new(Vec::new());
@@ -147,32 +135,14 @@ fn watch(runtime: &'static Runtime, tick: Duration) {
         runtime.workers.len()
     ];
     let mut quiet: Option<(u64, Instant)> = None;
-    let mut turns = vec![(0, 0); runtime.workers.len()];
     loop {
         thread::sleep(tick);
-        ask_to_yield(runtime, &mut turns);
         if let Some(threshold) = runtime.config.stall_threshold {
             check_stalls(runtime, threshold, &mut samples);
         }
         if let Some(timeout) = runtime.config.deadlock_timeout {
             check_deadlock(runtime, timeout, &mut quiet);
         }
-    }
-}
-
-/// Asks every worker whose task has run since the last look, a tick ago
-/// (see [`TIME_SLICE`]), to give the worker up if others wait for it.
-/// `turns` holds what each worker ran then: the task, and its turn.
-fn ask_to_yield(runtime: &Runtime, turns: &mut [(u64, u64)]) {
-    for (worker, turn) in runtime.workers.iter().zip(turns) {
-        let now = (
-            worker.running.load(Ordering::Relaxed),
-            worker.resumes.load(Ordering::Relaxed),
-        );
-        if now.0 != 0 && now == *turn && runtime.is_waited_for(worker) {
-            worker.preempt.store(true, Ordering::Relaxed);
-        }
-        *turn = now;
     }
 }
 

@@ -16,7 +16,7 @@ use std::cell::{Cell, OnceCell};
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 
@@ -121,10 +121,6 @@ pub(crate) struct Shared {
     pub(crate) ops: AtomicU64,
     /// The call site of the last of those operations.
     pub(crate) last_site: AtomicCell<Option<&'static Location<'static>>>,
-    /// Set by the monitor when the running task has kept the worker for a
-    /// time slice while others wait: the task gives the worker up at its
-    /// next knot operation.
-    pub(crate) preempt: AtomicBool,
     /// The lowest address of the running task's stack mapping, where its
     /// guard page is; 0 when it runs none. For the overflow handler.
     pub(crate) stack_limit: AtomicUsize,
@@ -148,7 +144,6 @@ impl Runtime {
                 resumes: AtomicU64::new(0),
                 ops: AtomicU64::new(0),
                 last_site: AtomicCell::new(None),
-                preempt: AtomicBool::new(false),
                 stack_limit: AtomicUsize::new(0),
                 running_site: AtomicCell::new(None),
             });
@@ -258,13 +253,6 @@ impl Runtime {
     /// Whether any task waits to start.
     pub(crate) fn has_queued(&self) -> bool {
         !self.injector.is_empty() || self.workers.iter().any(|w| !w.stealer.is_empty())
-    }
-
-    /// Whether a task waits for a turn that the running task of `worker`
-    /// holds up: one woken on it, one spawned on it, or one in the global
-    /// queue.
-    pub(crate) fn is_waited_for(&self, worker: &Shared) -> bool {
-        !worker.pinned.is_empty() || !worker.stealer.is_empty() || !self.injector.is_empty()
     }
 }
 
@@ -545,10 +533,6 @@ fn resume(runtime: &'static Runtime, local: &mut Local, slot: usize) {
     shared
         .stack_limit
         .store(started.stack_limit, Ordering::Relaxed);
-    // A request to preempt the task before is not for this one.
-    if shared.preempt.load(Ordering::Relaxed) {
-        shared.preempt.store(false, Ordering::Relaxed);
-    }
     // Only this worker writes it, so no read-modify-write is needed.
     let resumes = shared.resumes.load(Ordering::Relaxed);
     shared.resumes.store(resumes + 1, Ordering::Relaxed);

@@ -125,7 +125,7 @@ pub mod runtime {
     pub use knot_runtime::registry::*;
     pub use knot_runtime::{
         stacks, stalls, AlreadyStarted, Builder, Stall, DEFAULT_DEADLOCK_TIMEOUT,
-        DEFAULT_STACK_SIZE, DEFAULT_STALL_THRESHOLD, TIME_SLICE,
+        DEFAULT_STACK_SIZE, DEFAULT_STALL_THRESHOLD,
     };
 }
 
