@@ -10,9 +10,7 @@
 //! runs another; when it is woken it goes back to its worker's queue. See
 //! the `scheduler` module for the details.
 //!
-//! Tasks are preempted only at knot operations (a task that has kept its
-//! worker for a [`TIME_SLICE`] while others wait gives it up at its next
-//! one), and the tasks of a worker share its OS thread:
+//! Tasks are not preempted, and the tasks of a worker share its OS thread:
 //!
 //! - a task that computes for long without a knot operation, or blocks its
 //!   thread in a call knot cannot see, holds up the others of its worker

@@ -20,9 +20,10 @@
 //! with
 //! [`Builder::deadlock_timeout`](crate::Builder::deadlock_timeout) or
 //! `KNOT_DEADLOCK_TIMEOUT`. The other way round, a deadlock goes
-//! unreported while a timer is pending, even one nobody waits for any more
-//! (a dropped `after`, the timeout of a receive that got its value): timers
-//! are not cancelled, so the check resumes once its deadline has passed.
+//! unreported while a timer is pending that someone may still wait for (a
+//! `sleep`, an `after` whose receiver is alive); timers nobody can wait for
+//! any more (the timeout of a receive that got its value, a dropped
+//! `after`) are dropped and do not count.
 
 use std::fmt::{self, Write as _};
 use std::panic::Location;
