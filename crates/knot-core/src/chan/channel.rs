@@ -243,12 +243,14 @@ const LOOKS: usize = 2;
 /// channel closed and empty, and a queue cannot take a value back. So the
 /// first receiver that finds the channel closed and empty marks it
 /// *drained*, and from then on receivers take nothing more from the
-/// buffer: whatever is buffered since is a late send's. Each late send
-/// settles, as its lane is closed; it finds the channel drained, and takes
-/// its own value back by the mark it buffered it with (see [`Slot`]) to
-/// fail with it, as a send on a closed channel does. A close also serves
-/// waiting receivers from the buffer before it wakes the rest with the
-/// news.
+/// buffer under the lock: whatever is buffered since is a late send's.
+/// Each late send settles, as its lane is closed; it finds the channel
+/// drained, and takes its own value back by the mark it buffered it with
+/// (see [`Slot`]) to fail with it, as a send on a closed channel does. A
+/// fast receive in flight since before the close may still take a late
+/// value first; that send then succeeds, both having begun before the
+/// close. A close also serves waiting receivers from the buffer before it
+/// wakes the rest with the news.
 ///
 /// Under the checker the lane is never used (see [`executor::shortcuts`]),
 /// so every execution takes the same steps.
