@@ -747,8 +747,10 @@ impl<T> Chan<T> {
         state
     }
 
-    /// Sends through the fast lane; the value comes back if it is closed or
-    /// the buffer is full, or if the channel closed under a send in flight.
+    /// Sends through the fast lane, ordered with the channel's other
+    /// operations (see [`synchronize`](Self::synchronize)); the value comes
+    /// back if it is closed or the buffer is full, or if the channel closed
+    /// under a send in flight.
     #[inline]
     fn send_fast(&self, value: T) -> Result<(), T> {
         // The lane first: under the checker it is closed, which a load
@@ -757,9 +759,10 @@ impl<T> Chan<T> {
             return Err(value);
         }
         // Where races are tracked, a receiver may take the value and
-        // acquire the channel's clock before this send's `synchronize`:
-        // release into it first.
-        if executor::tracks_races() {
+        // acquire the channel's clock before this send is done: release
+        // into it first.
+        let tracks = executor::tracks_races();
+        if tracks {
             executor::release(&mut self.state().clock);
         }
         // No other send in flight runs on this frame, so its address tells
@@ -767,10 +770,13 @@ impl<T> Chan<T> {
         let here = 0u8;
         let mark = std::ptr::addr_of!(here) as usize;
         self.buffer.push_marked(mark, value)?;
-        if self.lane.is_open() {
-            return Ok(());
+        if !self.lane.is_open() {
+            self.settle_send(mark)?;
         }
-        self.settle_send(mark)
+        if tracks {
+            self.move_clocks();
+        }
+        Ok(())
     }
 
     /// Settles a fast send whose lane closed while it buffered its value
@@ -1069,10 +1075,7 @@ impl<T> Sender<T> {
         let chan = &*self.chan;
         executor::operation(Op::Send, Some(&chan.object), site);
         let value = match chan.send_fast(value) {
-            Ok(()) => {
-                chan.synchronize();
-                return Ok(());
-            }
+            Ok(()) => return Ok(()),
             Err(value) => value,
         };
         // A plain send is a select with one arm and no default, written out:
