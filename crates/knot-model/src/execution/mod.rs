@@ -639,18 +639,7 @@ fn fire_timer() -> bool {
                 }
             }
         }
-        ex.events += 1;
-        if ex.detailed {
-            let step = ex.events;
-            ex.trace.push(Event {
-                step,
-                task: owner,
-                op: Op::Fire,
-                object: None,
-                site: None,
-                blocks: false,
-            });
-        }
+        ex.count_event(owner, Op::Fire, None, None, false);
     });
     false
 }
@@ -929,6 +918,29 @@ impl Execution {
         self.can_run
             .get(task / 64)
             .is_some_and(|bits| bits & (1u64 << (task % 64)) != 0)
+    }
+
+    /// Counts an event of `task` that no operation's path records, and
+    /// keeps it in the detailed replay.
+    fn count_event(
+        &mut self,
+        task: usize,
+        op: Op,
+        object: Option<Object>,
+        site: Option<&'static Location<'static>>,
+        blocks: bool,
+    ) {
+        self.events += 1;
+        if self.detailed {
+            self.trace.push(Event {
+                step: self.events,
+                task,
+                op,
+                object,
+                site,
+                blocks,
+            });
+        }
     }
 
     /// Records an operation that went ahead. Only the detailed replay that

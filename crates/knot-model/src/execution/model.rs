@@ -13,8 +13,7 @@ use knot_core::object::Object;
 use knot_core::op::Op;
 
 use super::{
-    fire_timer, suspend, with, Event, Execution, Finding, Next, PendingTimer, State, Suspend,
-    TaskYielder,
+    fire_timer, suspend, with, Execution, Finding, Next, PendingTimer, State, Suspend, TaskYielder,
 };
 use crate::dpor::Access;
 
@@ -397,18 +396,7 @@ impl Execution {
             }
             if let Some(on) = unreadied {
                 // It was about to go on; from here it waits.
-                self.events += 1;
-                if self.detailed {
-                    let step = self.events;
-                    self.trace.push(Event {
-                        step,
-                        task: index,
-                        op: on.op,
-                        object: Some(on.object),
-                        site: Some(on.site),
-                        blocks: true,
-                    });
-                }
+                self.count_event(index, on.op, Some(on.object), Some(on.site), true);
             }
         }
     }
