@@ -14,6 +14,7 @@ use std::panic::Location;
 use std::sync::{Mutex as StdMutex, PoisonError};
 
 use crate::executor::{self, Failure, FailureKind};
+use crate::lock::Lock;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 use crate::sync::state;
@@ -33,7 +34,7 @@ use crate::sync::state;
 pub struct RaceCell<T> {
     object: Object,
     data: StdMutex<T>,
-    accesses: StdMutex<Accesses>,
+    accesses: Lock<Accesses>,
 }
 
 /// The accesses that later ones must be ordered after: the last write and
@@ -61,7 +62,7 @@ impl<T> RaceCell<T> {
         RaceCell {
             object: Object::new(ObjectKind::Cell),
             data: StdMutex::new(value),
-            accesses: StdMutex::new(Accesses::default()),
+            accesses: Lock::new(Accesses::default()),
         }
     }
 

@@ -24,12 +24,13 @@
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::Duration;
 
 use crate::chan::{self, Receiver, Sender};
 use crate::executor::{self, Failure, FailureKind};
+use crate::lock::Lock;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 use crate::sync::state;
@@ -70,7 +71,7 @@ struct Inner {
     object: Object,
     deadline: Option<Instant>,
     done: Receiver<()>,
-    state: StdMutex<State>,
+    state: Lock<State>,
 }
 
 struct State {
@@ -134,7 +135,7 @@ impl Context {
                 object: Object::at(ObjectKind::Context, site),
                 deadline,
                 done: rx,
-                state: StdMutex::new(State {
+                state: Lock::new(State {
                     err: None,
                     done: Some(tx),
                     children: Vec::new(),

@@ -40,4 +40,5 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
+mod lock;
 mod waiters;

@@ -4,10 +4,11 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 
 use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Teardown, Waker};
+use crate::lock::Lock;
 use crate::object::Object;
 use crate::op::Op;
 use crate::sync::state;
@@ -125,7 +126,7 @@ pub enum TaskEnd {
 pub struct ResultSlot<T> {
     task: TaskId,
     spawned: &'static Location<'static>,
-    state: StdMutex<SlotState<T>>,
+    state: Lock<SlotState<T>>,
 }
 
 /// A record that embeds a task's [`ResultSlot`], so that a [`JoinHandle`]
@@ -354,7 +355,7 @@ impl<T> ResultSlot<T> {
         ResultSlot {
             task,
             spawned,
-            state: StdMutex::new(SlotState {
+            state: Lock::new(SlotState {
                 outcome: Outcome::Pending,
                 kept: None,
                 waiter: None,

@@ -13,6 +13,7 @@ use super::error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySend
 use super::select::{select, select_waiting, RecvArm};
 use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Failure, FailureKind, Waker};
+use crate::lock::{Lock, LockGuard};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 
@@ -60,7 +61,7 @@ pub(crate) fn channel<T>(
         lane: Lane::default(),
         closed: AtomicBool::new(false),
         receivers: AtomicUsize::new(1),
-        state: StdMutex::new(State {
+        state: Lock::new(State {
             capacity,
             buffer,
             closed: false,
@@ -112,7 +113,7 @@ pub(crate) struct Chan<T> {
     /// know whether to tick on.
     receivers: AtomicUsize,
     lane: Lane,
-    state: StdMutex<State<T>>,
+    state: Lock<State<T>>,
 }
 
 /// The values a channel buffers: a lock-free queue, so that sends and
@@ -632,7 +633,7 @@ fn first_waiting<T>(queue: &Queue<T>, mine: Option<&Arc<Selector>>) -> Option<us
 /// A channel's state, locked for a change to its queues: with the protocol
 /// lock too if a `select!` uses the channel.
 pub(crate) struct Locked<'a, T> {
-    state: StdMutexGuard<'a, State<T>>,
+    state: LockGuard<'a, State<T>>,
     lane: &'a Lane,
     // Dropped after `state`, as it was taken before it.
     _protocol: Option<StdMutexGuard<'static, ()>>,
@@ -683,8 +684,8 @@ impl<T> std::ops::DerefMut for Locked<'_, T> {
 
 impl<T> Chan<T> {
     #[inline]
-    pub(crate) fn state(&self) -> StdMutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn state(&self) -> LockGuard<'_, State<T>> {
+        self.state.lock()
     }
 
     /// Locks the channel for a change to its queues; see [`protocol`].
@@ -740,7 +741,7 @@ impl<T> Chan<T> {
 
     /// Marks the channel as used by a `select!`, which holds the protocol
     /// lock; returns its state. Its fast lane stays closed from now on.
-    pub(crate) fn selected(&self) -> StdMutexGuard<'_, State<T>> {
+    pub(crate) fn selected(&self) -> LockGuard<'_, State<T>> {
         let mut state = self.state();
         state.selected = true;
         self.lane.close();
@@ -861,7 +862,10 @@ impl<T> Chan<T> {
                 if op == Op::Send && !self.closed.load(Ordering::Acquire) {
                     return None;
                 }
-                if let Some(value) = queue(&mut self.lock()).leave_plain(token) {
+                // Plain waits are the checker's, where one task runs at a
+                // time: the state's own lock is enough to take the entry
+                // out, with no protocol lock and no lane to keep.
+                if let Some(value) = queue(&mut self.state()).leave_plain(token) {
                     return value;
                 }
             },

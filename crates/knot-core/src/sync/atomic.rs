@@ -20,11 +20,10 @@ use std::sync::atomic as std_atomic;
 
 pub use std::sync::atomic::Ordering;
 
-use std::sync::Mutex as StdMutex;
-
 use super::state;
 use crate::clock::VectorClock;
 use crate::executor;
+use crate::lock::Lock;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 
@@ -38,14 +37,14 @@ struct Sync {
     tag: std_atomic::AtomicU64,
     /// Released by stores with `Release` (or stronger) ordering, acquired by
     /// loads with `Acquire` (or stronger) that read them.
-    clock: StdMutex<VectorClock>,
+    clock: Lock<VectorClock>,
 }
 
 impl Sync {
     const fn new() -> Sync {
         Sync {
             tag: std_atomic::AtomicU64::new(0),
-            clock: StdMutex::new(VectorClock::new()),
+            clock: Lock::new(VectorClock::new()),
         }
     }
 

@@ -1,10 +1,10 @@
 use std::fmt;
 use std::panic::Location;
-use std::sync::Mutex as StdMutex;
 
 use super::{state, MutexGuard};
 use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn};
+use crate::lock::Lock;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 use crate::waiters::WaitList;
@@ -39,9 +39,9 @@ use crate::waiters::WaitList;
 /// ```
 pub struct Condvar {
     object: Object,
-    state: StdMutex<WaitList<bool>>,
+    state: Lock<WaitList<bool>>,
     /// Released by notifications, acquired by the waiters they wake.
-    clock: StdMutex<VectorClock>,
+    clock: Lock<VectorClock>,
 }
 
 impl Condvar {
@@ -51,8 +51,8 @@ impl Condvar {
     pub fn new() -> Condvar {
         Condvar {
             object: Object::new(ObjectKind::Condvar),
-            state: StdMutex::new(WaitList::new()),
-            clock: StdMutex::new(VectorClock::new()),
+            state: Lock::new(WaitList::new()),
+            clock: Lock::new(VectorClock::new()),
         }
     }
 

@@ -16,10 +16,11 @@ pub use mutex::{Mutex, MutexGuard};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use waitgroup::WaitGroup;
 
-use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
+use crate::lock::{Lock, LockGuard};
 
 /// Locks a primitive's own bookkeeping; it is never held across a wait, so it
 /// is never contended for long, and a panic cannot leave it inconsistent.
-pub(crate) fn state<T>(m: &StdMutex<T>) -> StdMutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+#[inline]
+pub(crate) fn state<T>(m: &Lock<T>) -> LockGuard<'_, T> {
+    m.lock()
 }

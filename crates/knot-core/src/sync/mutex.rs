@@ -1,11 +1,12 @@
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 
 use super::state;
 use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Failure, FailureKind, TaskKey};
+use crate::lock::{Lock, LockGuard};
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 use crate::waiters::WaitList;
@@ -38,11 +39,11 @@ use crate::waiters::WaitList;
 /// ```
 pub struct Mutex<T: ?Sized> {
     object: Object,
-    state: StdMutex<LockState>,
-    // The knot protocol above already makes access exclusive; the std mutex
+    state: Lock<LockState>,
+    // The knot protocol above already makes access exclusive; this lock
     // only lets the guard reach the data without unsafe code, and is never
     // contended.
-    data: StdMutex<T>,
+    data: Lock<T>,
 }
 
 /// Proof that the running task holds a [`Mutex`]; unlocks it when dropped.
@@ -61,10 +62,14 @@ pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
     /// `None` only while the guard is dropped: the data's guard goes first,
     /// so that the next holder never finds it taken.
-    data: Option<StdMutexGuard<'a, T>>,
+    data: Option<LockGuard<'a, T>>,
     // Where the lock was taken: a guard's drop has no useful call site of
     // its own, so the unlock event points at the lock it ends.
     site: &'static Location<'static>,
+    // Not `Send`, as the standard guard is not: the task that locked is the
+    // holder the checker knows, and the one that must unlock. (Still `Sync`
+    // where the data is.)
+    _holder: PhantomData<std::sync::MutexGuard<'static, ()>>,
 }
 
 #[derive(Debug)]
@@ -83,12 +88,12 @@ impl<T> Mutex<T> {
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             object: Object::new(ObjectKind::Mutex),
-            state: StdMutex::new(LockState {
+            state: Lock::new(LockState {
                 holder: None,
                 waiters: WaitList::new(),
                 clock: VectorClock::new(),
             }),
-            data: StdMutex::new(value),
+            data: Lock::new(value),
         }
     }
 
@@ -99,9 +104,7 @@ impl<T> Mutex<T> {
     /// assert_eq!(m.into_inner(), 5);
     /// ```
     pub fn into_inner(self) -> T {
-        self.data
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.data.into_inner()
     }
 }
 
@@ -159,7 +162,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock(), 2);
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        self.data.get_mut().unwrap_or_else(PoisonError::into_inner)
+        self.data.get_mut()
     }
 
     pub(crate) fn lock_at(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
@@ -203,8 +206,9 @@ impl<T: ?Sized> Mutex<T> {
         executor::acquired(&self.object);
         MutexGuard {
             mutex: self,
-            data: Some(self.data.lock().unwrap_or_else(PoisonError::into_inner)),
+            data: Some(self.data.lock()),
             site,
+            _holder: PhantomData,
         }
     }
 

@@ -9,10 +9,10 @@ use std::sync::{
 use super::state;
 use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Failure, FailureKind, TaskKey};
+use crate::lock::Lock;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 use crate::waiters::WaitList;
-use std::sync::Mutex as StdMutex;
 
 /// A reader-writer lock that prefers writers, as Go's `sync.RWMutex` does.
 ///
@@ -38,7 +38,7 @@ use std::sync::Mutex as StdMutex;
 /// ```
 pub struct RwLock<T: ?Sized> {
     object: Object,
-    state: StdMutex<RwState>,
+    state: Lock<RwState>,
     data: StdRwLock<T>,
 }
 
@@ -116,7 +116,7 @@ impl<T> RwLock<T> {
     pub fn new(value: T) -> RwLock<T> {
         RwLock {
             object: Object::new(ObjectKind::RwLock),
-            state: StdMutex::new(RwState {
+            state: Lock::new(RwState {
                 writer: None,
                 readers: Vec::new(),
                 waiters: WaitList::new(),

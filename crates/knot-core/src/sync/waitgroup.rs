@@ -1,10 +1,11 @@
 use std::fmt;
 use std::panic::Location;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 
 use super::state;
 use crate::clock::VectorClock;
 use crate::executor::{self, BlockedOn, Failure, FailureKind};
+use crate::lock::Lock;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 use crate::waiters::WaitList;
@@ -43,7 +44,7 @@ pub struct WaitGroup {
 
 struct Inner {
     object: Object,
-    state: StdMutex<Counter>,
+    state: Lock<Counter>,
 }
 
 #[derive(Debug)]
@@ -80,7 +81,7 @@ impl WaitGroup {
         WaitGroup {
             inner: Arc::new(Inner {
                 object: Object::new(ObjectKind::WaitGroup),
-                state: StdMutex::new(Counter {
+                state: Lock::new(Counter {
                     count: 0,
                     generation: 0,
                     waiters: WaitList::new(),

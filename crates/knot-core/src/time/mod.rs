@@ -22,11 +22,12 @@ pub mod live;
 use std::fmt;
 use std::ops::{Add, Sub};
 use std::panic::Location;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::chan::{self, Receiver, Sender};
 use crate::executor::{self, BlockedOn};
+use crate::lock::Lock;
 use crate::object::{Object, ObjectKind};
 use crate::op::Op;
 use crate::sync::state;
@@ -115,7 +116,7 @@ pub fn sleep(duration: Duration) {
     }
     let timer = Arc::new(Timer {
         object: Object::at(ObjectKind::Timer, site),
-        state: StdMutex::new((false, WaitList::new())),
+        state: Lock::new((false, WaitList::new())),
     });
     let fire = Arc::clone(&timer);
     executor::add_timer(
@@ -213,5 +214,5 @@ fn arm_tick(tx: Sender<Instant>, period: Duration, at: Duration) {
 
 struct Timer {
     object: Object,
-    state: StdMutex<(bool, WaitList<()>)>,
+    state: Lock<(bool, WaitList<()>)>,
 }
