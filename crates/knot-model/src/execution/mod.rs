@@ -827,29 +827,54 @@ impl Execution {
             timer.idle = false;
         }
         // One look at the task's slot: whether it is resumed from a block,
-        // whether it is runnable already, and what it was about to do.
+        // whether it is runnable already, and whether it was about to do
+        // something. What it waited on and what it was about to do are
+        // copied out only where they are noted.
         let slot = &mut self.tasks[task];
-        let waited = match slot.state {
-            State::Blocked { on, .. } if slot.in_block => {
-                slot.in_block = false;
-                Some(on)
-            }
-            _ => None,
-        };
+        let woken = slot.in_block && matches!(slot.state, State::Blocked { .. });
+        if woken {
+            slot.in_block = false;
+        }
         let runnable = matches!(slot.state, State::Runnable);
-        let pending = slot.pending.take();
-        if let Some(on) = waited {
-            // The wait ended: the operation completes now, which may be
-            // after main returned even though it was asked for before.
-            self.note_effect(on.op, on.site);
-            if self.tracking {
-                self.footprint.push(Access::wake(&on.object, on.op));
-            }
+        let pending = slot.pending.is_some();
+        let noted = self.main_returned || self.tracking;
+        if woken && noted {
+            self.note_wake(task);
         }
         if !runnable {
             self.set_state(task, State::Runnable);
         }
-        if let Some((op, object, site)) = pending {
+        if pending {
+            if noted || self.detailed {
+                self.record_pending(task);
+            } else {
+                self.tasks[task].pending = None;
+                self.events += 1;
+            }
+        }
+    }
+
+    /// What [`enter`](Self::enter) notes of a wait that ended: the
+    /// operation completes now, which may be after main returned even
+    /// though it was asked for before.
+    #[cold]
+    #[inline(never)]
+    fn note_wake(&mut self, task: usize) {
+        let State::Blocked { on, .. } = self.tasks[task].state else {
+            return;
+        };
+        self.note_effect(on.op, on.site);
+        if self.tracking {
+            self.footprint.push(Access::wake(&on.object, on.op));
+        }
+    }
+
+    /// Records the operation `task` was suspended before, as it now goes
+    /// ahead, where more than the count of events is kept.
+    #[cold]
+    #[inline(never)]
+    fn record_pending(&mut self, task: usize) {
+        if let Some((op, object, site)) = self.tasks[task].pending.take() {
             self.record(op, object.as_ref(), site);
         }
     }
