@@ -57,3 +57,41 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Lock<T> {
         self.0.fmt(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Lock;
+    use std::sync::Arc;
+    use std::thread;
+
+    #[test]
+    fn a_panic_while_the_lock_is_held_releases_it() {
+        let lock = Lock::new(0);
+        let result = std::panic::catch_unwind(|| {
+            let _held = lock.lock();
+            panic!("a panic under the lock");
+        });
+        assert!(result.is_err());
+        *lock.lock() += 1;
+        assert_eq!(*lock.lock(), 1);
+    }
+
+    #[test]
+    fn threads_that_contend_for_the_lock_lose_no_update() {
+        let lock = Arc::new(Lock::new(0u64));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let lock = Arc::clone(&lock);
+                thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        *lock.lock() += 1;
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(Arc::try_unwrap(lock).ok().unwrap().into_inner(), 40_000);
+    }
+}
