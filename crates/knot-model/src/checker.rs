@@ -604,7 +604,9 @@ impl Distinct {
     }
 
     fn compact(&mut self) {
-        self.seen.sort_unstable();
+        // The front is one sorted run already: a stable sort finds it,
+        // sorts only what came since and merges the two.
+        self.seen.sort();
         self.seen.dedup();
         self.sorted = self.seen.len();
     }
