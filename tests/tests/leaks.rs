@@ -323,6 +323,16 @@ fn dropping_a_cancel_handle_cancels_live() {
     cancel_child.cancel();
 }
 
+/// On a live runtime's worker too the drop cancels, rather than failing
+/// the task.
+#[test]
+fn dropping_a_cancel_handle_in_a_live_task_cancels() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let task = knot::spawn(move || drop(cancel));
+    assert!(task.join().is_ok(), "the task failed at the drop");
+    assert_eq!(ctx.err(), Some(ContextError::Canceled));
+}
+
 // ---------------------------------------------------------------------------
 // (e) A deadlock on channels
 // ---------------------------------------------------------------------------

@@ -215,7 +215,8 @@ impl Drop for Cancel {
         if state(&inner.state).err.is_some() {
             return;
         }
-        if executor::is_entered() && !thread::panicking() {
+        // Live, on a plain thread or a worker alike, the drop just cancels.
+        if executor::is_checked() && !thread::panicking() {
             executor::fail(Failure {
                 kind: FailureKind::Misuse,
                 message: format!(

@@ -310,6 +310,18 @@ pub fn is_entered() -> bool {
     executor().is_some()
 }
 
+/// Whether the checker runs the calling code: an executor that replays
+/// schedules exactly (see [`Executor::deterministic`]), under which misuse
+/// that live code tolerates is reported.
+///
+/// ```
+/// // A plain thread has no executor, let alone the checker.
+/// assert!(!knot_core::executor::is_checked());
+/// ```
+pub fn is_checked() -> bool {
+    executor().is_some_and(|e| e.deterministic())
+}
+
 /// A waker for the running task.
 #[inline]
 pub fn current() -> Waker {
