@@ -1,7 +1,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::panic::Location;
+use std::panic::{Location, RefUnwindSafe, UnwindSafe};
 
 use super::state;
 use crate::clock::VectorClock;
@@ -255,6 +255,11 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 const DROPPED: &str = "knot: a mutex guard is used while it is dropped";
 
+// Unwind-safe whatever the data, as the standard guard is: the mutex does
+// not poison, so a panic while the guard is held is the holder's to weigh.
+impl<T: ?Sized> UnwindSafe for MutexGuard<'_, T> {}
+impl<T: ?Sized> RefUnwindSafe for MutexGuard<'_, T> {}
+
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         // Another task may lock the mutex as soon as it is unlocked, on
@@ -297,5 +302,21 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mutex, MutexGuard};
+    use std::cell::Cell;
+    use std::panic::{RefUnwindSafe, UnwindSafe};
+
+    /// As with the standard mutex, the mutex and its guard may cross a
+    /// `catch_unwind` whatever they hold.
+    #[test]
+    fn the_mutex_and_its_guard_are_unwind_safe_whatever_the_data() {
+        fn unwind_safe<T: UnwindSafe + RefUnwindSafe + ?Sized>() {}
+        unwind_safe::<Mutex<Cell<i32>>>();
+        unwind_safe::<MutexGuard<'static, Cell<i32>>>();
     }
 }
