@@ -323,6 +323,23 @@ fn dropping_a_cancel_handle_cancels_live() {
     cancel_child.cancel();
 }
 
+/// Misuse in a task's first steps, before any operation of its own, fails
+/// the execution as it does anywhere else, and names that task.
+#[test]
+fn dropping_a_cancel_handle_first_thing_in_a_task_is_misuse() {
+    let outcome = checker().run(|| {
+        let (_ctx, cancel) = Context::background().with_cancel();
+        let task = knot::spawn(move || drop(cancel));
+        let _ = task.join();
+    });
+    let report = expect_report(outcome, ReportKind::Misuse);
+    assert!(report.message().contains("lostcancel"), "{report}");
+    assert!(
+        involved(&report).iter().any(|name| *name != "main"),
+        "{report}"
+    );
+}
+
 /// On a live runtime's worker too the drop cancels, rather than failing
 /// the task.
 #[test]

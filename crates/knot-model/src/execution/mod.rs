@@ -42,7 +42,7 @@ type Task = Coroutine<Resume, Suspend, TaskEnd, DefaultStack>;
 /// A task that stops running decides what runs after it in the same borrow
 /// of the state in which it stops, so that the loop only has to switch
 /// coroutines.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Suspend {
     /// Resume this task: the state is ready for it (see
     /// [`Execution::enter`]).
@@ -455,7 +455,7 @@ where
     });
     let stack = stack.unwrap_or_else(|e| panic!("knot: cannot allocate a task stack: {e}"));
     let (handle, completion) = task::result_slot(TaskId::new(id as u64), site);
-    let coroutine =
+    let mut coroutine =
         Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, input| {
             register(yielder);
             if input == Resume::Teardown {
@@ -467,18 +467,33 @@ where
     // can see, so it runs as part of this step: scheduling it separately
     // would only add interleavings that differ in invisible work.
     let start = with(|ex| {
-        ex.spawned.push((id, coroutine));
         (ex.in_task && !ex.teardown).then(|| {
+            let parent = ex.current;
             let yielder = ex.yielder();
-            ex.parent = Some(ex.current);
+            ex.parent = Some(parent);
             ex.enter(id);
-            yielder
+            (parent, yielder)
         })
     });
-    if let Some(yielder) = start {
-        if yielder.suspend(Suspend::Resume(id)) == Resume::Teardown {
-            panic::resume_unwind(Box::new(Teardown));
+    let Some((parent, yielder)) = start else {
+        with(|ex| ex.spawned.push((id, coroutine)));
+        return handle;
+    };
+    // The parent resumes the child itself, not through the scheduling
+    // loop: the child's first stop, which hands control back to the
+    // parent, is then one switch of stacks away rather than three.
+    let next = match coroutine.resume(Resume::Run) {
+        CoroutineResult::Yield(next) => {
+            with(|ex| ex.spawned.push((id, coroutine)));
+            next
         }
+        CoroutineResult::Return(end) => with(|ex| ex.ended(id, end, Some(coroutine.into_stack()))),
+    };
+    // Normally the child stopped at its first operation, or ended, and
+    // made the parent the running task again. Otherwise (the child failed
+    // the execution) the loop takes it from here.
+    if next != Suspend::Resume(parent) && yielder.suspend(next) == Resume::Teardown {
+        panic::resume_unwind(Box::new(Teardown));
     }
     handle
 }
@@ -570,16 +585,9 @@ fn run_loop(coroutines: &mut Vec<Option<Task>>) {
                     // The task decided what runs next before it stopped.
                     CoroutineResult::Yield(next) => next,
                     CoroutineResult::Return(end) => with(|ex| {
-                        ex.in_task = false;
                         take_spawned(ex, coroutines);
-                        if let Some(coroutine) = coroutines[task].take() {
-                            ex.stacks.push(coroutine.into_stack());
-                        }
-                        ex.finish(task, end);
-                        if ex.finding.is_some() {
-                            return Suspend::Abort;
-                        }
-                        ex.after()
+                        let stack = coroutines[task].take().map(Coroutine::into_stack);
+                        ex.ended(task, end, stack)
                     }),
                 }
             }
@@ -791,6 +799,18 @@ impl Execution {
         }
         self.scheduler.spawned(id);
         id
+    }
+
+    /// Notes that `task` ended, its coroutine having returned `end` and
+    /// left `stack` for another, and decides what runs next.
+    fn ended(&mut self, task: usize, end: TaskEnd, stack: Option<DefaultStack>) -> Suspend {
+        self.in_task = false;
+        self.stacks.extend(stack);
+        self.finish(task, end);
+        if self.finding.is_some() {
+            return Suspend::Abort;
+        }
+        self.after()
     }
 
     /// Decides what runs now that the running task has stopped (it
