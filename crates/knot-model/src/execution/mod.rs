@@ -759,8 +759,14 @@ impl Execution {
             old.started = site.is_none();
             old.in_block = false;
             old.pending = None;
-            old.spawn_stack = None;
-            old.wait_stack = None;
+            // Stacks are taken only for a detailed replay: most slots have
+            // none, and need no call to drop one.
+            if old.spawn_stack.is_some() {
+                old.spawn_stack = None;
+            }
+            if old.wait_stack.is_some() {
+                old.wait_stack = None;
+            }
             old.clock.clear();
             old.yielder = std::ptr::null();
         } else {
