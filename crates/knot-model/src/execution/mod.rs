@@ -480,8 +480,8 @@ where
         return handle;
     };
     // The parent resumes the child itself, not through the scheduling
-    // loop: the child's first stop, which hands control back to the
-    // parent, is then one switch of stacks away rather than three.
+    // loop: from the parent to the child and back is then one switch of
+    // stacks each way, where through the loop it was two.
     let next = match coroutine.resume(Resume::Run) {
         CoroutineResult::Yield(next) => {
             with(|ex| ex.spawned.push((id, coroutine)));
